@@ -1,0 +1,232 @@
+"""Keras 3 layers: the QNN as a layer (``QuantumLayer``) and its classical twin (``RingDense``).
+
+Introduced in notebook 04 (the simplest version is written there inline first).
+
+Why the course has its own layer: PennyLane's ``qml.qnn.KerasLayer``, which the blog
+post uses, was deprecated in PennyLane 0.41 and removed in 0.42. ``QuantumLayer``
+wraps a QNode from :mod:`helpers.circuits` directly:
+
+* **Batched by parameter broadcasting.** The whole batch goes through the QNode in
+  one call (PennyLane simulates a batch of statevectors), not a Python loop over
+  samples, and the backend (TensorFlow or JAX) differentiates through the
+  simulation (``diff_method="backprop"``).
+* **Right for every batch size.** Broadcasting needs the batch size to be known
+  when TensorFlow builds its graph. Keras retraces ``fit``/``predict`` with an
+  unknown batch size for a partial last batch; PennyLane then fails with
+  ``InvalidArgumentError``. In that case the layer pads the batch to a multiple of
+  ``chunk_size`` and broadcasts chunk by chunk (``tf.map_fn``), each chunk with a
+  known shape. The common full batch takes the direct path.
+* **Serialisable.** ``get_config`` stores the circuit's spec, not the QNode; the
+  class is registered, so ``keras.models.load_model`` needs no ``custom_objects``.
+* **Backend-agnostic.** With ``interface="auto"`` the same layer runs under
+  ``KERAS_BACKEND=jax``, which keeps the course working when PennyLane drops
+  TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import keras
+from keras import ops
+
+from helpers.circuits import DEVICES, DIFF_METHODS, CircuitSpec, make_qnode
+
+__all__ = ["QuantumLayer", "RingDense"]
+
+
+def _quiet_complex_cast_warning() -> None:
+    # TensorFlow logs "casting complex128 to float64 discards the imaginary part" while
+    # building the gradient of PennyLane's <Z> (real by construction). The message is
+    # correct and harmless here, and would print dozens of times per model.
+    import logging
+
+    import tensorflow as tf
+
+    logging.getLogger("tensorflow").addFilter(
+        lambda record: "You are casting an input of type complex" not in record.getMessage())
+
+
+if keras.backend.backend() == "tensorflow":
+    _quiet_complex_cast_warning()
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class QuantumLayer(keras.layers.Layer):
+    """The QNN of :func:`helpers.circuits.qnn_circuit` as a Keras layer.
+
+    Introduced in notebook 04. Input: ``(batch, n_qubits)`` values in ``[0, 1]``
+    (squash them first, e.g. with a sigmoid). Output: ``(batch, n_qubits)``
+    expectation values ``⟨Z_i⟩`` in ``[-1, 1]``.
+
+    Args:
+        n_qubits, n_layers, entangle, reupload: the circuit, see
+            :class:`helpers.circuits.CircuitSpec`.
+        device, diff_method: the simulator and how gradients are computed.
+        chunk_size: batch size of the fallback path used when the batch size is
+            unknown while tracing (match it to the training batch size).
+        jit_compile: on the TensorFlow backend, compile the simulation with XLA
+            (``"auto"``: from 6 qubits on, where it pays for its compile time).
+        weights_initializer: initializer of the rotation angles; by default
+            uniform in ``[0, 2π)``.
+    """
+
+    def __init__(
+        self,
+        n_qubits: int = 4,
+        n_layers: int = 1,
+        entangle: bool = True,
+        reupload: bool = False,
+        device: str = "default.qubit",
+        diff_method: str = "backprop",
+        chunk_size: int = 32,
+        weights_initializer: Any = None,
+        jit_compile: bool | str = "auto",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.spec = CircuitSpec(n_qubits=n_qubits, n_layers=n_layers, entangle=entangle, reupload=reupload)
+        if device not in DEVICES:
+            raise ValueError(f"unknown device {device!r}: allowed {', '.join(map(repr, DEVICES))}")
+        if diff_method not in DIFF_METHODS:
+            raise ValueError(f"unknown diff_method {diff_method!r}: allowed {', '.join(map(repr, DIFF_METHODS))}")
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+        self.device = device
+        self.diff_method = diff_method
+        self.chunk_size = chunk_size
+        if jit_compile not in (True, False, "auto"):
+            raise ValueError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}")
+        self.jit_compile = jit_compile
+        self._simulate = self._broadcast
+        # Measured with python -m helpers.bench_layer (MNIST, batch 32, 2 CPU cores): XLA costs
+        # ~5 s of compilation per model and made 4-qubit epochs slower (ratio to the twin 1.45
+        # vs 1.00), but 8-qubit epochs ~2x faster (1.77 vs 4.19). "auto" uses it from 6 qubits.
+        use_xla = jit_compile is True or (jit_compile == "auto" and n_qubits >= 6)
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            # AutoGraph must not rewrite PennyLane's Python code (it cannot, and says so loudly).
+            self._simulate = (tf.function(self._broadcast, jit_compile=True, autograph=False) if use_xla
+                              else tf.autograph.experimental.do_not_convert(self._broadcast))
+        self.weights_initializer = keras.initializers.get(
+            weights_initializer or keras.initializers.RandomUniform(0.0, 2 * math.pi)
+        )
+        self.qnode = make_qnode(self.spec, device=device, diff_method=diff_method)
+
+    # -------------------------------------------------------------- Keras API
+    def build(self, input_shape: tuple) -> None:
+        width = input_shape[-1]
+        if width != self.spec.n_qubits:
+            raise ValueError(
+                f"QuantumLayer '{self.name}' has n_qubits={self.spec.n_qubits} but its input has "
+                f"{width} features (shape {tuple(input_shape)}): put a Dense({self.spec.n_qubits}) "
+                f"before it, or set n_qubits={width}"
+            )
+        self.quantum_weights = self.add_weight(
+            name="quantum_weights",
+            shape=self.spec.weight_shape,
+            initializer=self.weights_initializer,
+            trainable=True,
+        )
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        # Declared so that Keras need not trace the circuit to learn the output shape.
+        return tuple(input_shape[:-1]) + (self.spec.n_qubits,)
+
+    def call(self, inputs):
+        n = self.spec.n_qubits
+        flat = ops.reshape(inputs, (-1, n))
+        # Simulate in float64: exact enough to match parameter-shift gradients to 1e-6.
+        x = ops.cast(flat, "float64")
+        w = ops.cast(self.quantum_weights, "float64")
+        if flat.shape[0] is None:
+            out = self._chunked(x, w)  # unknown batch size while tracing (TensorFlow only)
+        else:
+            out = self._simulate(x, w)
+        out = ops.cast(out, self.compute_dtype)
+        if len(inputs.shape) == 2:
+            return out
+        return ops.reshape(out, tuple(ops.shape(inputs)[:-1]) + (n,))
+
+    # ------------------------------------------------------------ internals
+    def _broadcast(self, x, w):
+        """One QNode call for the whole batch: shape (batch, n_qubits)."""
+        with warnings.catch_warnings():
+            # PennyLane warns at every trace that its TensorFlow interface is deprecated;
+            # the course pins pennylane<0.46 for that reason and explains it in notebook 04.
+            warnings.filterwarnings("ignore", message="Support for the TensorFlow interface is deprecated")
+            results = self.qnode(x, w)
+        # One sample without a batch axis comes back as scalars: keep the axis.
+        return ops.reshape(ops.stack(results, axis=-1), (-1, self.spec.n_qubits))
+
+    def _chunked(self, x, w):
+        import tensorflow as tf  # only TensorFlow traces with an unknown batch size
+
+        n, c = self.spec.n_qubits, self.chunk_size
+        batch = tf.shape(x)[0]
+        padded = tf.pad(x, [[0, (-batch) % c], [0, 0]])
+        chunks = tf.reshape(padded, (-1, c, n))  # each chunk has the static shape (c, n)
+        out = tf.map_fn(tf.autograph.experimental.do_not_convert(lambda chunk: self._simulate(chunk, w)),
+                        chunks, fn_output_signature=tf.TensorSpec((c, n), tf.float64))
+        return tf.reshape(out, (-1, n))[:batch]
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            self.spec.to_dict(),
+            device=self.device,
+            diff_method=self.diff_method,
+            chunk_size=self.chunk_size,
+            jit_compile=self.jit_compile,
+            weights_initializer=keras.initializers.serialize(self.weights_initializer),
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class RingDense(keras.layers.Layer):
+    """The QNN's classical twin: same width, same connectivity, same parameter count.
+
+    Introduced in notebook 05. Per layer, output ``i`` sees its own feature and
+    its ring neighbour's, like the QNN's CNOT ring::
+
+        y_i = tanh(a_i · x_i + b_i · x_{(i+1) mod n})
+
+    That is 2 trainable numbers per feature per layer — exactly the QNN's two
+    angles (RZ, RY) per qubit per layer — and outputs in ``[-1, 1]`` like ``⟨Z⟩``.
+    """
+
+    def __init__(self, units: int = 4, n_layers: int = 1, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 1:
+            raise ValueError(f"n_layers={n_layers!r} is out of range: allowed 1 or more")
+        self.units, self.n_layers, self.seed = units, n_layers, seed
+
+    def build(self, input_shape: tuple) -> None:
+        if input_shape[-1] != self.units:
+            raise ValueError(f"RingDense '{self.name}' has units={self.units} but its input has "
+                             f"{input_shape[-1]} features")
+        self.kernel = self.add_weight(
+            name="kernel", shape=(self.n_layers, 2, self.units),
+            initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=self.seed), trainable=True,
+        )
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return tuple(input_shape)
+
+    def call(self, inputs):
+        x = inputs
+        for layer in range(self.n_layers):
+            neighbour = ops.roll(x, shift=-1, axis=-1)
+            x = ops.tanh(self.kernel[layer, 0] * x + self.kernel[layer, 1] * neighbour)
+        return x
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(units=self.units, n_layers=self.n_layers, seed=self.seed)
+        return config

@@ -1,0 +1,79 @@
+"""helpers.models: the seed's CNN, the hybrid, its parameter-matched twin, the ablations."""
+
+import keras
+import numpy as np
+import pytest
+
+from helpers.layers import QuantumLayer, RingDense
+from helpers.models import (MODEL_KINDS, create_classical_baseline, create_cnn, create_hybrid_model,
+                            create_model, trainable_params)
+
+MNIST = (28, 28, 1)
+CIFAR = (32, 32, 3)
+
+
+def test_seed_cnn_has_the_blog_posts_layers_and_parameter_count():
+    model = create_cnn(MNIST, 10)
+    # conv 3*3*1*32+32 + conv 3*3*32*64+64 + dense 5*5*64*128+128 + dense 128*10+10
+    assert trainable_params(model) == 320 + 18_496 + 204_928 + 1_290 == 225_034
+    assert model.output_shape == (None, 10)
+    assert model.loss == "sparse_categorical_crossentropy"
+
+
+@pytest.mark.parametrize("shape, n_qubits, n_layers", [(MNIST, 4, 1), (MNIST, 8, 1), (CIFAR, 4, 3)])
+def test_hybrid_and_twin_have_matched_trainable_parameters(shape, n_qubits, n_layers):
+    hybrid = create_hybrid_model(shape, 10, n_qubits=n_qubits, n_layers=n_layers)
+    twin = create_classical_baseline(shape, 10, n_qubits=n_qubits, n_layers=n_layers)
+    quantum = hybrid.get_layer("quantum")
+    block = twin.get_layer("classical_block")
+    assert isinstance(quantum, QuantumLayer) and isinstance(block, RingDense)
+    assert trainable_params(quantum) == trainable_params(block) == 2 * n_qubits * n_layers
+    assert trainable_params(hybrid) == trainable_params(twin)
+    assert hybrid.output_shape == twin.output_shape == (None, 10)  # 10 classes, not 4 expectation values
+
+
+def test_the_trunk_is_shared_code_and_identical_for_the_same_seed():
+    a = create_hybrid_model(MNIST, 10, seed=3).get_layer("cnn_trunk")
+    b = create_classical_baseline(MNIST, 10, seed=3).get_layer("cnn_trunk")
+    c = create_cnn(MNIST, 10, seed=4).get_layer("cnn_trunk")
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
+
+
+def test_ablations():
+    frozen = create_hybrid_model(MNIST, 10, freeze_quantum=True)
+    normal = create_hybrid_model(MNIST, 10)
+    assert not frozen.get_layer("quantum").trainable
+    assert trainable_params(normal) - trainable_params(frozen) == 8
+    unentangled = create_hybrid_model(MNIST, 10, entangle=False)
+    assert unentangled.get_layer("quantum").spec.entangle is False
+    assert {m.name for m in (frozen, normal, unentangled)} == {"hybrid_frozen", "hybrid", "hybrid_no_entanglement"}
+
+
+def test_create_model_builds_every_kind():
+    for kind in MODEL_KINDS:
+        assert create_model(kind, MNIST, 10).name == kind
+
+
+def test_hybrid_bottleneck_squashes_into_unit_interval():
+    model = create_hybrid_model(MNIST, 10)
+    bottleneck = model.get_layer("bottleneck")
+    assert bottleneck.units == 4 and bottleneck.activation is keras.activations.sigmoid
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: create_cnn((28, 28), 10), r"input_shape must be \(height, width, channels\)"),
+        (lambda: create_cnn((8, 8, 1), 10), r"too small for the trunk"),
+        (lambda: create_cnn(MNIST, 1), r"num_classes must be an integer >= 2"),
+        (lambda: create_hybrid_model(MNIST, 10, n_qubits=20), r"n_qubits=20 is out of range"),
+        (lambda: create_classical_baseline(MNIST, 10, n_layers=0), r"n_layers=0 is out of range"),
+        (lambda: create_model("quantum_cnn", MNIST), r"unknown model kind 'quantum_cnn': allowed 'cnn', 'hybrid'"),
+        (lambda: create_cnn(MNIST, 10, learning_rate=0), r"learning_rate must be positive"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
