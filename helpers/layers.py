@@ -53,6 +53,15 @@ if keras.backend.backend() == "tensorflow":
     _quiet_complex_cast_warning()
 
 
+def _simulation_dtype() -> str:
+    """float64 where the backend has it: enough to match parameter-shift gradients to 1e-6."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return "float64" if jax.config.jax_enable_x64 else "float32"  # JAX default: 32-bit only
+    return "float64"
+
+
 @keras.saving.register_keras_serializable(package="helpers")
 class QuantumLayer(keras.layers.Layer):
     """The QNN of :func:`helpers.circuits.qnn_circuit` as a Keras layer.
@@ -115,6 +124,7 @@ class QuantumLayer(keras.layers.Layer):
             weights_initializer or keras.initializers.RandomUniform(0.0, 2 * math.pi)
         )
         self.qnode = make_qnode(self.spec, device=device, diff_method=diff_method)
+        self._sim_dtype = _simulation_dtype()
 
     # -------------------------------------------------------------- Keras API
     def build(self, input_shape: tuple) -> None:
@@ -139,9 +149,8 @@ class QuantumLayer(keras.layers.Layer):
     def call(self, inputs):
         n = self.spec.n_qubits
         flat = ops.reshape(inputs, (-1, n))
-        # Simulate in float64: exact enough to match parameter-shift gradients to 1e-6.
-        x = ops.cast(flat, "float64")
-        w = ops.cast(self.quantum_weights, "float64")
+        x = ops.cast(flat, self._sim_dtype)
+        w = ops.cast(self.quantum_weights, self._sim_dtype)
         if flat.shape[0] is None:
             out = self._chunked(x, w)  # unknown batch size while tracing (TensorFlow only)
         else:
@@ -170,7 +179,7 @@ class QuantumLayer(keras.layers.Layer):
         padded = tf.pad(x, [[0, (-batch) % c], [0, 0]])
         chunks = tf.reshape(padded, (-1, c, n))  # each chunk has the static shape (c, n)
         out = tf.map_fn(tf.autograph.experimental.do_not_convert(lambda chunk: self._simulate(chunk, w)),
-                        chunks, fn_output_signature=tf.TensorSpec((c, n), tf.float64))
+                        chunks, fn_output_signature=tf.TensorSpec((c, n), x.dtype))
         return tf.reshape(out, (-1, n))[:batch]
 
     def get_config(self) -> dict[str, Any]:
