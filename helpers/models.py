@@ -86,7 +86,7 @@ def compile_classifier(model: keras.Model, learning_rate: float = 1e-3) -> keras
 def _classifier(trunk: keras.Model, head: list, num_classes: int, seed: int, name: str,
                 learning_rate: float) -> keras.Model:
     model = keras.Sequential(
-        [trunk, *head,
+        [keras.Input(shape=trunk.input_shape[1:]), trunk, *head,
          layers.Dense(num_classes, activation="softmax", kernel_initializer=_init(seed, 9), name="classes")],
         name=name,
     )
