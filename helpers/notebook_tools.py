@@ -29,6 +29,7 @@ def atomic_write_text(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; these are ordinary repository files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
