@@ -1,0 +1,445 @@
+"""The seed's QNN in Qiskit: a cross-check, finite shots, device noise and hardware cost.
+
+Introduced in notebook 08. The circuit is built from the same
+:class:`helpers.circuits.CircuitSpec` as the PennyLane version, gate for gate::
+
+    encode:   RY(π·x_i) on every qubit i
+    layer l:  RZ(w[l, 0, i]) on every qubit, CNOT ring (helpers.circuits.ring_pairs), RY(w[l, 1, i])
+              [with reupload=True the encoding is repeated before every layer after the first]
+    readout:  ⟨Z_i⟩ on every qubit i
+
+What this module adds, using Qiskit's own tools rather than rewriting them:
+
+* **exact** ⟨Z_i⟩ with ``qiskit.primitives.StatevectorEstimator`` (:func:`exact_expvals`);
+* **finite-shot** ⟨Z_i⟩ from counts with ``qiskit_aer.AerSimulator``, ideal or with the
+  noise model of a real device (``AerSimulator.from_backend``) (:func:`sampled_expvals`);
+* **hardware cost** of the circuit transpiled for a device (depth, two-qubit gates and a
+  success-probability estimate from the device's calibration data) (:func:`hardware_cost`).
+
+Qiskit orders qubits little-endian: in a Pauli string such as ``"IIZI"`` and in a
+counts key such as ``"0010"``, qubit 0 is the *rightmost* character. PennyLane lists
+wire 0 first. :func:`z_observables` and :func:`counts_to_expvals` handle the
+conversion, so results come back in the same order as PennyLane's.
+
+For the comparison of entangling patterns, ``entangler="chain"`` replaces the ring
+of CNOTs by a linear chain ``CNOT(i, i+1)`` for ``i < n-1`` (one CNOT fewer; it fits
+a device whose qubits are connected in a line). The seed's circuit is the ring.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import numpy as np
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
+from qiskit.circuit import ParameterVector
+from qiskit.primitives import StatevectorEstimator
+from qiskit.providers import BackendV2
+from qiskit.quantum_info import SparsePauliOp
+from qiskit_aer import AerSimulator
+
+from helpers.circuits import CircuitSpec, ring_pairs
+
+__all__ = [
+    "ENTANGLERS",
+    "chain_pairs",
+    "counts_to_expvals",
+    "entangling_pairs",
+    "exact_expvals",
+    "fake_backend",
+    "hardware_cost",
+    "noisy_simulator",
+    "parameter_values",
+    "qnn_template",
+    "sampled_expvals",
+    "to_qiskit",
+    "transpile_for_backend",
+    "z_observables",
+]
+
+ENTANGLERS = ("ring", "chain")
+_NOT_GATES = ("barrier", "delay")  # directives and idling: no gate error in the estimate
+
+
+# ------------------------------------------------------------------ validation
+def _check_spec(spec: Any) -> CircuitSpec:
+    if not isinstance(spec, CircuitSpec):
+        raise ValueError(f"spec must be a helpers.circuits.CircuitSpec, got {type(spec).__name__}")
+    return spec
+
+
+def _check_entangler(entangler: Any) -> str:
+    if entangler not in ENTANGLERS:
+        raise ValueError(f"unknown entangler {entangler!r}: allowed {', '.join(map(repr, ENTANGLERS))}")
+    return entangler
+
+
+def _check_inputs(spec: CircuitSpec, inputs: Any) -> tuple[np.ndarray, bool]:
+    """Inputs as a (batch, n_qubits) float array, and whether a single row was given."""
+    try:
+        x = np.asarray(inputs, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"inputs must be numbers, got {type(inputs).__name__}") from None
+    single = x.ndim == 1
+    if single:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[1] != spec.n_qubits:
+        raise ValueError(
+            f"inputs have shape {np.shape(inputs)}: allowed ({spec.n_qubits},) or (batch, {spec.n_qubits}) "
+            f"for n_qubits={spec.n_qubits} (one value per qubit)"
+        )
+    if x.shape[0] == 0:
+        raise ValueError("inputs have no rows: allowed at least one row")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("inputs contain NaN or infinity: allowed finite values in [0, 1]")
+    if x.min() < -1e-6 or x.max() > 1 + 1e-6:
+        raise ValueError(
+            f"inputs range from {x.min():.4g} to {x.max():.4g}: allowed [0, 1] (the encoding is RY(π·x); "
+            "squash features first, e.g. with a sigmoid)"
+        )
+    return x, single
+
+
+def _check_weights(spec: CircuitSpec, weights: Any) -> np.ndarray:
+    try:
+        w = np.asarray(weights, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"weights must be numbers, got {type(weights).__name__}") from None
+    if w.shape != spec.weight_shape:
+        raise ValueError(f"weights have shape {w.shape}: allowed {spec.weight_shape} (n_layers, 2, n_qubits) "
+                         f"for {spec}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError("weights contain NaN or infinity: allowed finite angles")
+    return w
+
+
+def _check_positive_int(name: str, value: Any, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (0 if allow_none else 1):
+        allowed = "None or a non-negative integer" if allow_none else "a positive integer"
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return int(value)
+
+
+def _check_backend(backend: Any) -> BackendV2:
+    if not isinstance(backend, BackendV2):
+        raise ValueError(f"backend must be a Qiskit BackendV2 (e.g. fake_backend('fake_manila') or an "
+                         f"AerSimulator), got {type(backend).__name__}")
+    return backend
+
+
+# ------------------------------------------------------------------ the circuit
+def chain_pairs(n_qubits: int) -> list[tuple[int, int]]:
+    """CNOT (control, target) pairs of a linear chain: (0, 1), (1, 2), …, (n-2, n-1).
+
+    Introduced in notebook 08, as the cheaper alternative to the seed's ring on a device whose
+    qubits form a line. One qubit: no pair.
+    """
+    n = _check_positive_int("n_qubits", n_qubits)
+    return [(i, i + 1) for i in range(n - 1)]
+
+
+def entangling_pairs(spec: CircuitSpec, entangler: str = "ring") -> list[tuple[int, int]]:
+    """The CNOT pairs of one layer: the seed's ring, a chain, or none if ``spec.entangle`` is False.
+
+    Introduced in notebook 08.
+    """
+    spec, entangler = _check_spec(spec), _check_entangler(entangler)
+    if not spec.entangle:
+        return []
+    return ring_pairs(spec.n_qubits) if entangler == "ring" else chain_pairs(spec.n_qubits)
+
+
+def qnn_template(spec: CircuitSpec, measure: bool = False,
+                 entangler: str = "ring") -> tuple[QuantumCircuit, ParameterVector, ParameterVector]:
+    """The QNN as a *parameterised* Qiskit circuit: ``(circuit, x, w)``.
+
+    Introduced in notebook 08. ``x`` holds one parameter per qubit (the inputs), ``w`` the
+    ``spec.n_params`` angles in the order of ``weights.ravel()`` for weights of shape
+    ``spec.weight_shape``. Built once, transpiled once, then bound to many inputs. With
+    ``measure=True`` every qubit i is measured into classical bit i.
+    """
+    spec = _check_spec(spec)
+    pairs = entangling_pairs(spec, entangler)
+    n = spec.n_qubits
+    x = ParameterVector("x", n)
+    w = ParameterVector("w", spec.n_params)
+    angle = lambda layer, kind, i: w[(layer * 2 + kind) * n + i]  # noqa: E731 - index into ravel()
+    qreg = QuantumRegister(n, "q")
+    circuit = QuantumCircuit(qreg, name=f"qnn_{entangler}")
+    if measure:
+        circuit.add_register(ClassicalRegister(n, "c"))
+
+    def encode() -> None:
+        for i in range(n):
+            circuit.ry(math.pi * x[i], i)
+
+    encode()
+    for layer in range(spec.n_layers):
+        if spec.reupload and layer > 0:
+            encode()
+        for i in range(n):
+            circuit.rz(angle(layer, 0, i), i)
+        for control, target in pairs:
+            circuit.cx(control, target)
+        for i in range(n):
+            circuit.ry(angle(layer, 1, i), i)
+    if measure:
+        circuit.measure(range(n), range(n))
+    return circuit, x, w
+
+
+def _parameter_table(circuit: QuantumCircuit, inputs: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(batch, circuit.num_parameters) values, columns in the order of ``circuit.parameters``.
+
+    Parameters are matched by their vector's name (``x`` or ``w``) and index, which survives
+    transpilation (the transpiler may copy the Parameter objects).
+    """
+    flat_w = weights.ravel()
+    columns = []
+    for parameter in circuit.parameters:
+        name = getattr(getattr(parameter, "vector", None), "name", None)
+        if name == "x" and parameter.index < inputs.shape[1]:
+            columns.append(inputs[:, parameter.index])
+        elif name == "w" and parameter.index < flat_w.size:
+            columns.append(np.full(len(inputs), flat_w[parameter.index]))
+        else:
+            raise ValueError(f"circuit {circuit.name!r} has parameter {parameter}, which is not one of the QNN's "
+                             "x[i] or w[j]: allowed circuits from qnn_template or transpile_for_backend")
+    return np.stack(columns, axis=1) if columns else np.zeros((len(inputs), 0))
+
+
+def parameter_values(spec: CircuitSpec, circuit: QuantumCircuit, inputs: Any, weights: Any) -> np.ndarray:
+    """Values for a (transpiled) QNN circuit's parameters, one row per input row.
+
+    Introduced in notebook 08. Returns shape ``(batch, circuit.num_parameters)``, columns in the
+    order of ``circuit.parameters`` — what a Sampler or Estimator PUB ``(circuit, values)``
+    expects, e.g. for ``qiskit_ibm_runtime.SamplerV2`` on a real device.
+    """
+    spec = _check_spec(spec)
+    if not isinstance(circuit, QuantumCircuit):
+        raise ValueError(f"circuit must be a qiskit QuantumCircuit, got {type(circuit).__name__}")
+    x_arr, _ = _check_inputs(spec, inputs)
+    return _parameter_table(circuit, x_arr, _check_weights(spec, weights))
+
+
+def _bind_rows(circuit: QuantumCircuit, inputs: np.ndarray, weights: np.ndarray) -> list[QuantumCircuit]:
+    table = _parameter_table(circuit, inputs, weights)
+    return [circuit.assign_parameters(row) for row in table]
+
+
+def to_qiskit(spec: CircuitSpec, inputs: Any, weights: Any, measure: bool = False,
+              entangler: str = "ring") -> QuantumCircuit:
+    """The QNN for one input row as a Qiskit circuit with numbers for every angle.
+
+    Introduced in notebook 08. ``inputs``: shape ``(n_qubits,)``, values in ``[0, 1]``;
+    ``weights``: shape ``spec.weight_shape``. ``measure=True`` adds a measurement of every
+    qubit i into classical bit i (needed for sampling, not for the Estimator).
+    """
+    spec = _check_spec(spec)
+    x_row, single = _check_inputs(spec, inputs)
+    if not single:
+        raise ValueError(f"to_qiskit builds one circuit: inputs must have shape ({spec.n_qubits},), "
+                         f"got {np.shape(inputs)}; use exact_expvals or sampled_expvals for a batch")
+    w_arr = _check_weights(spec, weights)
+    circuit, _, _ = qnn_template(spec, measure=measure, entangler=entangler)
+    return _bind_rows(circuit, x_row, w_arr)[0]
+
+
+def z_observables(n_qubits: int) -> list[SparsePauliOp]:
+    """``[Z_0, Z_1, …]`` as ``SparsePauliOp``: qubit i is the i-th character from the *right*.
+
+    Introduced in notebook 08. For 4 qubits: ``IIIZ, IIZI, IZII, ZIII``.
+    """
+    n = _check_positive_int("n_qubits", n_qubits)
+    return [SparsePauliOp("I" * (n - 1 - i) + "Z" + "I" * i) for i in range(n)]
+
+
+# ------------------------------------------------------------------ exact
+def exact_expvals(spec: CircuitSpec, inputs: Any, weights: Any, entangler: str = "ring") -> np.ndarray:
+    """Exact ``⟨Z_i⟩`` from Qiskit's ``StatevectorEstimator``: shape ``(batch, n_qubits)``.
+
+    Introduced in notebook 08. ``inputs`` of shape ``(n_qubits,)`` give shape ``(n_qubits,)``.
+    All rows go to the estimator as one PUB (the circuit with a table of parameter values).
+    """
+    spec = _check_spec(spec)
+    x_arr, single = _check_inputs(spec, inputs)
+    w_arr = _check_weights(spec, weights)
+    circuit, _, _ = qnn_template(spec, entangler=entangler)
+    values = _parameter_table(circuit, x_arr, w_arr)[:, None, :]  # (batch, 1, parameters)
+    observables = [z_observables(spec.n_qubits)]  # (1, n): broadcast against the batch
+    result = StatevectorEstimator().run([(circuit, observables, values)]).result()[0]
+    expvals = np.asarray(result.data.evs, dtype=float).reshape(len(x_arr), spec.n_qubits)
+    return expvals[0] if single else expvals
+
+
+# ------------------------------------------------------------------ shots and noise
+def counts_to_expvals(counts: Mapping[str, int], n_qubits: int) -> np.ndarray:
+    """``⟨Z_i⟩`` estimated from one circuit's counts: shape ``(n_qubits,)``.
+
+    Introduced in notebook 08. Keys are bitstrings in Qiskit's little-endian order: bit i
+    (qubit i's result) is the i-th character from the right. ``⟨Z_i⟩ = P(0) − P(1)``.
+    """
+    n = _check_positive_int("n_qubits", n_qubits)
+    if not isinstance(counts, Mapping) or not counts:
+        raise ValueError(f"counts must be a non-empty mapping bitstring -> count, got {counts!r}")
+    total = 0
+    ones = np.zeros(n)
+    for key, count in counts.items():
+        bits = str(key).replace(" ", "")
+        if len(bits) != n or set(bits) - {"0", "1"}:
+            raise ValueError(f"counts key {key!r} is not a bitstring of length {n}: allowed keys like {'0' * n!r}")
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+            raise ValueError(f"count of {key!r} must be a non-negative integer, got {count!r}")
+        total += count
+        ones += count * np.array([bits[n - 1 - i] == "1" for i in range(n)], dtype=float)
+    if total == 0:
+        raise ValueError("counts hold no shots (all counts are 0): allowed at least one shot")
+    return 1.0 - 2.0 * ones / total
+
+
+def _fake_backend_classes() -> dict[str, type]:
+    """Every offline fake device class of qiskit-ibm-runtime, by the name its backend reports."""
+    from qiskit_ibm_runtime import fake_provider
+    from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
+
+    classes = {}
+    for value in vars(fake_provider).values():
+        if isinstance(value, type) and issubclass(value, FakeBackendV2) and isinstance(
+                getattr(value, "backend_name", None), str):
+            classes[value.backend_name] = value
+    return classes
+
+
+def fake_backend(name: str) -> BackendV2:
+    """An offline fake IBM device from ``qiskit_ibm_runtime.fake_provider``, by name.
+
+    Introduced in notebook 08. ``name`` as the backend calls itself, e.g. ``"fake_manila"``
+    (``FakeManilaV2``: 5 qubits in a line) or ``"fake_prague"`` (``FakePrague``: 33 qubits).
+    A fake backend carries a snapshot of a real device's coupling map, native gates and
+    calibrated error rates; no network is used.
+    """
+    classes = _fake_backend_classes()
+    if name not in classes:
+        raise ValueError(f"unknown fake backend {name!r}: allowed {', '.join(map(repr, sorted(classes)))}")
+    return classes[name]()
+
+
+def noisy_simulator(backend: BackendV2, method: str = "density_matrix") -> AerSimulator:
+    """An ``AerSimulator`` with the device's noise model, coupling map and basis gates.
+
+    Introduced in notebook 08. ``AerSimulator.from_backend`` turns the backend's calibration data
+    (gate errors, T1/T2, gate times, readout errors) into an Aer noise model. Building it takes
+    from well under a second (5 qubits) to ~10 s (150 qubits): build it once, reuse it.
+    ``method="density_matrix"`` simulates the few active qubits exactly and then samples shots.
+    """
+    backend = _check_backend(backend)
+    allowed = ("density_matrix", "statevector", "automatic")
+    if method not in allowed:
+        raise ValueError(f"unknown method {method!r}: allowed {', '.join(map(repr, allowed))}")
+    if isinstance(backend, AerSimulator):
+        raise ValueError("backend is already an AerSimulator: pass a device backend, e.g. fake_backend('fake_manila')")
+    return AerSimulator.from_backend(backend, method=method)
+
+
+def transpile_for_backend(spec: CircuitSpec, backend: BackendV2, entangler: str = "ring", measure: bool = True,
+                          optimization_level: int = 3, seed_transpiler: int = 0) -> QuantumCircuit:
+    """The parameterised QNN transpiled for ``backend``: its basis gates and coupling map.
+
+    Introduced in notebook 08. Uses Qiskit's preset transpiler (layout, routing with SWAPs where
+    the device lacks a connection, translation to the native gates, optimisation); a fixed
+    ``seed_transpiler`` makes the result reproducible. Parameters stay symbolic, so the
+    resource counts hold for every input and every trained weight.
+    """
+    spec = _check_spec(spec)
+    backend = _check_backend(backend)
+    if optimization_level not in (0, 1, 2, 3):
+        raise ValueError(f"optimization_level must be 0, 1, 2 or 3, got {optimization_level!r}")
+    seed_transpiler = _check_positive_int("seed_transpiler", seed_transpiler, allow_none=True)
+    circuit, _, _ = qnn_template(spec, measure=measure, entangler=entangler)
+    if backend.num_qubits is not None and backend.num_qubits < spec.n_qubits:
+        raise ValueError(f"backend {backend.name!r} has {backend.num_qubits} qubits: too few for "
+                         f"n_qubits={spec.n_qubits}")
+    return transpile(circuit, backend=backend, optimization_level=optimization_level,
+                     seed_transpiler=seed_transpiler)
+
+
+def sampled_expvals(spec: CircuitSpec, inputs: Any, weights: Any, shots: int,
+                    simulator: AerSimulator | None = None, seed_simulator: int | None = None,
+                    entangler: str = "ring", optimization_level: int = 3, seed_transpiler: int = 0) -> np.ndarray:
+    """``⟨Z_i⟩`` estimated from ``shots`` measurements per input row: shape ``(batch, n_qubits)``.
+
+    Introduced in notebook 08. ``simulator``: ``None`` for an ideal ``AerSimulator`` (only
+    shot noise), or one from :func:`noisy_simulator` (shot noise plus the device's noise). The
+    circuit is transpiled once for the simulator (as :func:`transpile_for_backend` does for the
+    device), bound to every row (one circuit per row), and all circuits run in one job;
+    ``seed_simulator`` makes the samples reproducible.
+    """
+    spec = _check_spec(spec)
+    x_arr, single = _check_inputs(spec, inputs)
+    w_arr = _check_weights(spec, weights)
+    shots = _check_positive_int("shots", shots)
+    seed_simulator = _check_positive_int("seed_simulator", seed_simulator, allow_none=True)
+    if simulator is None:
+        simulator = AerSimulator()
+    elif not isinstance(simulator, AerSimulator):
+        raise ValueError(f"simulator must be None (ideal) or a qiskit_aer.AerSimulator, e.g. noisy_simulator("
+                         f"fake_backend('fake_manila')), got {type(simulator).__name__}")
+    circuit = transpile_for_backend(spec, simulator, entangler=entangler, measure=True,
+                                    optimization_level=optimization_level, seed_transpiler=seed_transpiler)
+    circuits = _bind_rows(circuit, x_arr, w_arr)
+    result = simulator.run(circuits, shots=shots, seed_simulator=seed_simulator).result()
+    counts = result.get_counts()
+    counts = [counts] if isinstance(counts, dict) else counts
+    expvals = np.stack([counts_to_expvals(c, spec.n_qubits) for c in counts])
+    return expvals[0] if single else expvals
+
+
+# ------------------------------------------------------------------ hardware cost
+def hardware_cost(circuit: QuantumCircuit, backend: BackendV2) -> dict[str, Any]:
+    """Depth, gate counts and an estimated success probability of a transpiled circuit.
+
+    Introduced in notebook 08. ``circuit`` must already be transpiled for ``backend`` (see
+    :func:`transpile_for_backend`). The estimate multiplies ``1 − error`` over every gate and
+    every measurement, with the error rates of the qubits each one acts on, read from the
+    backend's ``Target`` (its calibration snapshot)::
+
+        P(success) ≈ ∏_gates (1 − ε_gate) × ∏_measured qubits (1 − ε_readout)
+
+    It ignores idling (T1/T2 decay while other qubits work) and crosstalk, so it is optimistic —
+    a rough figure for comparing circuits, not a prediction of the result's accuracy.
+    """
+    backend = _check_backend(backend)
+    if not isinstance(circuit, QuantumCircuit):
+        raise ValueError(f"circuit must be a qiskit QuantumCircuit, got {type(circuit).__name__}")
+    target = backend.target
+    log_gates = log_readout = 0.0
+    two_qubit = gates = measurements = 0
+    for instruction in circuit.data:
+        name = instruction.operation.name
+        if name in _NOT_GATES:
+            continue
+        qargs = tuple(circuit.find_bit(q).index for q in instruction.qubits)
+        if name not in target.operation_names or not target.instruction_supported(name, qargs):
+            raise ValueError(f"{name!r} on qubits {qargs} is not a native operation of backend {backend.name!r}: "
+                             "transpile the circuit for this backend first (transpile_for_backend)")
+        properties = target[name].get(qargs)
+        error = properties.error if properties is not None and properties.error is not None else 0.0
+        if name == "measure":
+            measurements += 1
+            log_readout += math.log1p(-error)
+            continue
+        gates += 1
+        two_qubit += len(qargs) == 2
+        log_gates += math.log1p(-error)
+    return {
+        "depth": circuit.depth(),
+        "two_qubit_gates": two_qubit,
+        "gates": gates,
+        "measurements": measurements,
+        "gate_fidelity": math.exp(log_gates),
+        "readout_fidelity": math.exp(log_readout),
+        "estimated_success_probability": math.exp(log_gates + log_readout),
+    }
