@@ -23,8 +23,10 @@ lab: install
 test: install
 	$(PY) -m pytest
 
-# For maintainers: re-execute every notebook in place, in order, and record run times.
+# For maintainers: refresh every chapter's header/footer cells, re-execute every notebook in
+# place, in order, and record run times. Offline, set HQC_DATA_DIR (see README) first.
 notebooks: install
+	$(PY) -m helpers.notebook_tools navigation notebooks
 	$(PY) -m helpers.notebook_tools execute notebooks
 
 clean-venv:

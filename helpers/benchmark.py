@@ -40,6 +40,8 @@ __all__ = [
     "BenchmarkConfig",
     "CONFIGS",
     "MODELS",
+    "PAIRS",
+    "comparisons",
     "ResultsMismatchError",
     "load_results",
     "paired_comparison",
@@ -59,7 +61,7 @@ MODELS: dict[str, tuple[str, int]] = {
     "hybrid_8q": ("hybrid", 8),
 }
 #: the pairs compared seed by seed: (quantum model, its classical reference)
-PAIRS = (
+PAIRS: tuple[tuple[str, str], ...] = (
     ("hybrid_4q", "twin_4q"),
     ("hybrid_8q", "twin_8q"),
     ("hybrid_4q_no_entanglement", "hybrid_4q"),

@@ -150,3 +150,18 @@ def test_unknown_config_name():
 
 def test_course_configs_use_enough_seeds():
     assert len(CONFIGS["quick"].seeds) >= 5 and len(CONFIGS["full"].seeds) >= 10
+
+
+def test_quick_config_runs_end_to_end(tmp_path):
+    """The real thing at CI size: `python -m helpers.benchmark --config quick` (a few minutes)."""
+    out = tmp_path / "quick.json"
+    start = time.time()
+    proc = subprocess.run([sys.executable, "-m", "helpers.benchmark", "--config", "quick", "--output", str(out),
+                           "--no-progress"], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(out.read_text())["rows"]
+    config = CONFIGS["quick"]
+    assert len(rows) == len(config.models) * len(config.seeds)
+    assert all(0.0 <= r["test_accuracy"] <= 1.0 and r["trainable_params"] > 0 for r in rows)
+    assert "hybrid_4q vs twin_4q over 5 seeds" in proc.stdout
+    print(f"quick benchmark: {time.time() - start:.0f} s")
