@@ -28,6 +28,7 @@ test: install
 notebooks: install
 	$(PY) -m helpers.notebook_tools navigation notebooks
 	$(PY) -m helpers.notebook_tools execute notebooks
+	$(PY) -m helpers.notebook_tools readme
 
 clean-venv:
 	rm -rf $(VENV)

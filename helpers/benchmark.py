@@ -256,7 +256,10 @@ def summarize(rows: Iterable[dict[str, Any]], confidence: float = 0.95):
         raise ValueError("no finished runs to summarize")
     out = []
     for (dataset, model), g in df.groupby(["dataset", "model"], sort=False):
-        mean, std, half = _t_interval(g["test_accuracy"].to_numpy(), confidence)
+        if len(g) >= 2:
+            mean, std, half = _t_interval(g["test_accuracy"].to_numpy(), confidence)
+        else:  # one finished seed so far: a mean, but no spread and no interval
+            mean, std, half = float(g["test_accuracy"].iloc[0]), float("nan"), float("nan")
         out.append({"dataset": dataset, "model": model, "runs": len(g), "mean accuracy": mean, "std": std,
                     "ci low": mean - half, "ci high": mean + half, "ci half-width": half,
                     "s / epoch": float(g["seconds_per_epoch"].median()),

@@ -39,7 +39,9 @@ def _title(path: Path) -> str:
         if cell.cell_type == "markdown" and HEADER_TAG not in cell.metadata.get("tags", []):
             for line in cell.source.splitlines():
                 if line.startswith("# "):
-                    return line[2:].strip()
+                    title = line[2:].strip()
+                    # "03 — Title" -> "Title": the number is shown next to it anyway
+                    return title.split(" — ", 1)[1] if title[:2].isdigit() and " — " in title else title
     return path.stem
 
 
@@ -77,6 +79,96 @@ def write_navigation(folder: Path) -> list[Path]:
             atomic_write_text(path, nbformat.writes(nb) + "\n")
             changed.append(path)
     return changed
+
+
+# ------------------------------------------------------------------ README
+CHAPTER_SUMMARIES = {
+    "00": "course map, how to run, environment check",
+    "01": "load MNIST, build and train the seed's CNN, read its mistakes",
+    "02": "states, rotations, measurement, entanglement, shots — with PennyLane",
+    "03": "the seed's QNN gate by gate, gradients, trainability",
+    "04": "why `KerasLayer` is gone and the Keras 3 layer that replaces it",
+    "05": "CNN → QNN → softmax against its parameter-matched classical twin",
+    "06": "the seed's own CIFAR-10 example, fixed; what a narrow bottleneck costs",
+    "07": "seeds, confidence intervals, ablations: does the quantum layer help?",
+    "08": "the same QNN in Qiskit: cross-check, finite shots, device noise, hardware cost",
+}
+
+
+def _chapter_table(root: Path) -> str:
+    times_file = root / "notebooks" / "run_times.json"
+    record = json.loads(times_file.read_text()) if times_file.is_file() else {"seconds": {}}
+    rows = ["| # | Chapter | What you learn | Run time* |", "| --- | --- | --- | --- |"]
+    for path in chapters(root / "notebooks"):
+        seconds = record["seconds"].get(path.name)
+        time_text = f"{seconds / 60:.1f} min" if seconds else "not measured"
+        rows.append(f"| {path.name[:2]} | [{_title(path)}](notebooks/{path.name}) | "
+                    f"{CHAPTER_SUMMARIES.get(path.name[:2], '')} | {time_text} |")
+    rows.append("")
+    rows.append(f"\\* measured by `make notebooks` ({record.get('machine', 'machine not recorded')}, "
+                f"{record.get('date', 'date not recorded')}).")
+    return "\n".join(rows)
+
+
+def _benchmark_headline(root: Path) -> str:
+    from helpers.benchmark import comparisons, load_results, summarize, verdict
+
+    path = root / "results" / "benchmark_full.json"
+    if not path.is_file():
+        return "No committed benchmark results yet: run `python -m helpers.benchmark --config full`."
+    results = load_results(path)
+    rows = results["rows"]
+    config = results["config"]
+    expected = len(config["datasets"]) * len(config["models"]) * len(config["seeds"])
+    summary = summarize(rows)
+    lines = [f"From `results/benchmark_full.json` ({len(rows)} of {expected} runs, "
+             f"{len(config['seeds'])} seeds; made by `python -m helpers.benchmark --config full`; "
+             "details and plots in chapter 07):", ""]
+    standin = {r["dataset"] for r in rows if r.get("is_standin")}
+    for dataset in dict.fromkeys(summary["dataset"]):
+        s = summary[summary["dataset"] == dataset].set_index("model")
+        name = dataset + (" (offline stand-in: CIFAR-100 images of 10 other classes)" if dataset in standin else "")
+        accs = ", ".join(f"{m} {s.loc[m, 'mean accuracy']:.3f} ± {s.loc[m, 'ci half-width']:.3f}"
+                         for m in s.index)
+        lines.append(f"- **{name}** — mean test accuracy ± 95% CI: {accs}.")
+    for c in comparisons(rows):
+        if c["b"].startswith("twin"):
+            lines.append(f"- {verdict(c)}")
+    return "\n".join(lines)
+
+
+def _versions(root: Path) -> str:
+    pins = [line.strip() for line in (root / "requirements.txt").read_text().splitlines()
+            if "==" in line and not line.lstrip().startswith("#")]
+    return "Tested with Python 3.11 and " + ", ".join(f"`{p}`" for p in pins) + "."
+
+
+def readme_sections(root: Path) -> dict[str, str]:
+    """The README's generated parts, computed from the repository's files."""
+    return {"chapters": _chapter_table(root), "benchmark": _benchmark_headline(root), "versions": _versions(root)}
+
+
+def update_readme(root: Path) -> bool:
+    """Rewrite the generated sections of README.md (and the architecture figure); True if changed."""
+    readme = root / "README.md"
+    text = original = readme.read_text()
+    for name, body in readme_sections(root).items():
+        begin, end = f"<!-- BEGIN generated: {name} -->", f"<!-- END generated: {name} -->"
+        if begin not in text or end not in text:
+            raise ValueError(f"README.md lacks the markers {begin} ... {end}")
+        head, rest = text.split(begin, 1)
+        text = head + begin + "\n" + body + "\n" + end + rest.split(end, 1)[1]
+    if text != original:
+        atomic_write_text(readme, text)
+    figure = root / "docs" / "architecture.png"
+    figure.parent.mkdir(exist_ok=True)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from helpers.plotting import draw_architecture
+
+    draw_architecture().savefig(figure, dpi=110, metadata={"Software": None})
+    return text != original
 
 
 def execute_notebook(path: Path, timeout: int = 900) -> float:
@@ -120,8 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. 00 03")
     nav = sub.add_parser("navigation", help="write the header and footer cells of every chapter")
     nav.add_argument("folder", type=Path)
+    sub.add_parser("readme", help="regenerate README.md's generated sections and docs/architecture.png")
     args = parser.parse_args(argv)
-    if args.command == "navigation":
+    if args.command == "readme":
+        root = Path(__file__).resolve().parent.parent
+        print("README.md updated" if update_readme(root) else "README.md already up to date")
+    elif args.command == "navigation":
         for path in write_navigation(args.folder):
             print(f"navigation updated: {path.name}")
     else:

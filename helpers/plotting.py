@@ -88,3 +88,37 @@ def show_images(images: np.ndarray, labels: Sequence[int], class_names: Sequence
         ax.set_title(text, fontsize=8, color=color)
     fig.suptitle(title)
     return fig
+
+
+def draw_architecture(n_qubits: int = 4, num_classes: int = 10, title: str | None = None):
+    """A diagram of the hybrid model: CNN trunk → bottleneck → quantum circuit → classifier.
+
+    Introduced in notebook 05; the README's figure is drawn by this function.
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    boxes = [
+        ("image", "28×28×1 (MNIST)\nor 32×32×3 (CIFAR)", "#dddddd"),
+        ("CNN trunk", "Conv 32 3×3 → MaxPool\nConv 64 3×3 → MaxPool\nFlatten → Dense 128", "#9ecae1"),
+        ("bottleneck", f"Dense {n_qubits}, sigmoid\nfeatures x ∈ [0, 1]", "#c6dbef"),
+        ("QuantumLayer", f"{n_qubits} qubits: RY(πx)\nRZ(θ) · CNOT ring · RY(φ)\nreadout ⟨Z₀⟩…⟨Z"
+         + str(n_qubits - 1).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")) + "⟩", "#fdae6b"),
+        ("classifier", f"Dense {num_classes}, softmax\nclass probabilities", "#a1d99b"),
+    ]
+    fig, ax = plt.subplots(figsize=(13, 3.2))
+    width, gap = 2.2, 0.55
+    for i, (name, text, color) in enumerate(boxes):
+        x = i * (width + gap)
+        ax.add_patch(FancyBboxPatch((x, 0), width, 1.6, boxstyle="round,pad=0.05", facecolor=color, edgecolor="k"))
+        ax.text(x + width / 2, 1.3, name, ha="center", va="center", fontsize=11, fontweight="bold")
+        ax.text(x + width / 2, 0.62, text, ha="center", va="center", fontsize=8.5)
+        if i:
+            ax.add_patch(FancyArrowPatch((x - gap + 0.05, 0.8), (x - 0.05, 0.8), arrowstyle="-|>", mutation_scale=15))
+    ax.text(3 * (width + gap) + width / 2, -0.35, "simulated with PennyLane (default.qubit)", ha="center", fontsize=8,
+            style="italic")
+    ax.set_xlim(-0.2, len(boxes) * (width + gap) - gap + 0.2)
+    ax.set_ylim(-0.6, 1.8)
+    ax.axis("off")
+    ax.set_title(title or "The hybrid quantum-classical classifier of this course")
+    fig.tight_layout()
+    return fig
