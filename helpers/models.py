@@ -100,10 +100,16 @@ def create_cnn(input_shape: Sequence[int], num_classes: int = 10, seed: int = 0,
     return _classifier(create_cnn_trunk(shape, seed), [], num_classes, seed, "cnn", learning_rate)
 
 
-def _bottleneck(n_qubits: int, seed: int) -> layers.Layer:
-    # Sigmoid squashes the features into [0, 1]: the QNN encodes x as RY(π·x), so
-    # [0, 1] maps onto angles [0, π] without wrapping around.
-    return layers.Dense(n_qubits, activation="sigmoid", kernel_initializer=_init(seed, 4), name="bottleneck")
+def _bottleneck(n_qubits: int, seed: int) -> keras.Sequential:
+    # Dense → BatchNormalization → sigmoid: batch normalisation keeps each feature spread
+    # around 0 before the squashing (neither collapsed at 0.5 nor saturated at 0 or 1, where
+    # no gradient flows); the sigmoid then maps it into [0, 1], which RY(π·x) turns into
+    # angles in [0, π] without wrapping around.
+    return keras.Sequential([
+        layers.Dense(n_qubits, kernel_initializer=_init(seed, 4), name="bottleneck_dense"),
+        layers.BatchNormalization(name="bottleneck_norm"),
+        layers.Activation("sigmoid", name="bottleneck_sigmoid"),
+    ], name="bottleneck")
 
 
 def create_hybrid_model(
@@ -118,7 +124,7 @@ def create_hybrid_model(
     learning_rate: float = 1e-3,
     chunk_size: int = 32,
 ) -> keras.Model:
-    """Trunk → Dense(n_qubits, sigmoid) → QuantumLayer → Dense(num_classes, softmax).
+    """Trunk → bottleneck (Dense(n_qubits) → BatchNorm → sigmoid) → QuantumLayer → Dense(num_classes, softmax).
 
     Introduced in notebook 05. ``entangle=False`` removes the CNOT ring and
     ``freeze_quantum=True`` keeps the quantum angles at their random initial values

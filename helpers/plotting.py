@@ -100,7 +100,7 @@ def draw_architecture(n_qubits: int = 4, num_classes: int = 10, title: str | Non
     boxes = [
         ("image", "28×28×1 (MNIST)\nor 32×32×3 (CIFAR)", "#dddddd"),
         ("CNN trunk", "Conv 32 3×3 → MaxPool\nConv 64 3×3 → MaxPool\nFlatten → Dense 128", "#9ecae1"),
-        ("bottleneck", f"Dense {n_qubits}, sigmoid\nfeatures x ∈ [0, 1]", "#c6dbef"),
+        ("bottleneck", f"Dense {n_qubits} → BatchNorm\n→ sigmoid\nfeatures x ∈ [0, 1]", "#c6dbef"),
         ("QuantumLayer", f"{n_qubits} qubits: RY(πx)\nRZ(θ) · CNOT ring · RY(φ)\nreadout ⟨Z₀⟩…⟨Z"
          + str(n_qubits - 1).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")) + "⟩", "#fdae6b"),
         ("classifier", f"Dense {num_classes}, softmax\nclass probabilities", "#a1d99b"),

@@ -59,7 +59,11 @@ def test_create_model_builds_every_kind():
 def test_hybrid_bottleneck_squashes_into_unit_interval():
     model = create_hybrid_model(MNIST, 10)
     bottleneck = model.get_layer("bottleneck")
-    assert bottleneck.units == 4 and bottleneck.activation is keras.activations.sigmoid
+    assert [type(l).__name__ for l in bottleneck.layers] == ["Dense", "BatchNormalization", "Activation"]
+    assert bottleneck.layers[0].units == 4 and bottleneck.layers[-1].activation is keras.activations.sigmoid
+    x = np.random.default_rng(0).random((8, 28, 28, 1)).astype("float32")
+    out = keras.ops.convert_to_numpy(keras.Model(model.inputs, bottleneck.output)(x))
+    assert out.shape == (8, 4) and out.min() >= 0 and out.max() <= 1
 
 
 @pytest.mark.parametrize(
