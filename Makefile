@@ -17,8 +17,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --no-deps -e .
 	touch $(STAMP)
 
+# JupyterLab refuses to start as root unless told; containers (Binder, Docker, CI) often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/00_index.ipynb
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/00_index.ipynb
 
 test: install
 	$(PY) -m pytest
