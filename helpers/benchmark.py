@@ -209,7 +209,8 @@ def run_benchmark(config: BenchmarkConfig | str, output: Path | str, progress: b
     output.parent.mkdir(parents=True, exist_ok=True)
     results = _open_results(output, config)
     done = {(r["dataset"], r["model"], r["seed"]) for r in results["rows"]}
-    todo = [(d, m, s) for d in config.datasets for s in config.seeds for m in config.models
+    # seed by seed, so that an interrupted run leaves every dataset and model with the same seeds
+    todo = [(d, m, s) for s in config.seeds for d in config.datasets for m in config.models
             if (d, m, s) not in done]
     train = train_fn or _train_one
     env = _environment()
