@@ -197,15 +197,18 @@ class QuantumLayer(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="helpers")
 class RingDense(keras.layers.Layer):
-    """The QNN's classical twin: same width, same connectivity, same parameter count.
+    """The QNN's classical twin: a simple classical block with the same width and parameter count.
 
-    Introduced in notebook 05. Per layer, output ``i`` sees its own feature and
-    its ring neighbour's, like the QNN's CNOT ring::
+    Introduced in notebook 05. Per layer, output ``i`` mixes its own feature with
+    its ring neighbour's::
 
         y_i = tanh(a_i · x_i + b_i · x_{(i+1) mod n})
 
     That is 2 trainable numbers per feature per layer — exactly the QNN's two
     angles (RZ, RY) per qubit per layer — and outputs in ``[-1, 1]`` like ``⟨Z⟩``.
+    It is a stand-in, not a classical copy of the circuit: after the CNOT ring each
+    ⟨Z_i⟩ depends on several inputs at once (chapter 03 derives it), while y_i
+    sees only two.
     """
 
     def __init__(self, units: int = 4, n_layers: int = 1, seed: int | None = None, **kwargs: Any) -> None:

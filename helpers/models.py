@@ -107,7 +107,9 @@ def _bottleneck(n_qubits: int, seed: int) -> keras.Sequential:
     # angles in [0, π] without wrapping around.
     return keras.Sequential([
         layers.Dense(n_qubits, kernel_initializer=_init(seed, 4), name="bottleneck_dense"),
-        layers.BatchNormalization(name="bottleneck_norm"),
+        # momentum 0.9, not Keras' 0.99: with ~30-60 steps per epoch the running statistics used
+        # for validation and test would otherwise still be half their initial values after epoch 1
+        layers.BatchNormalization(momentum=0.9, name="bottleneck_norm"),
         layers.Activation("sigmoid", name="bottleneck_sigmoid"),
     ], name="bottleneck")
 

@@ -128,7 +128,8 @@ def _benchmark_headline(root: Path) -> str:
     for dataset in dict.fromkeys(summary["dataset"]):
         s = summary[summary["dataset"] == dataset].set_index("model")
         name = dataset + (" (offline stand-in: CIFAR-100 images of 10 other classes)" if dataset in standin else "")
-        accs = ", ".join(f"{m} {s.loc[m, 'mean accuracy']:.3f} ± {s.loc[m, 'ci half-width']:.3f}"
+        accs = ", ".join(f"{m} {s.loc[m, 'mean accuracy']:.3f} ± "
+                         + (f"{s.loc[m, 'ci half-width']:.3f}" if s.loc[m, "runs"] >= 3 else "n/a (under 3 seeds)")
                          for m in s.index)
         lines.append(f"- **{name}** — mean test accuracy ± 95% CI: {accs}.")
     for c in comparisons(rows):

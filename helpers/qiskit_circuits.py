@@ -32,11 +32,12 @@ import math
 from typing import Any, Mapping
 
 import numpy as np
-from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit import ParameterVector
 from qiskit.primitives import StatevectorEstimator
 from qiskit.providers import BackendV2
 from qiskit.quantum_info import SparsePauliOp
+from qiskit.transpiler import generate_preset_pass_manager
 from qiskit_aer import AerSimulator
 
 from helpers.circuits import CircuitSpec, ring_pairs
@@ -344,26 +345,51 @@ def noisy_simulator(backend: BackendV2, method: str = "density_matrix") -> AerSi
     return AerSimulator.from_backend(backend, method=method)
 
 
+def _score_layouts_by_direction(pass_manager: Any) -> int:
+    """Let the preset's ``VF2PostLayout`` score each gate *direction*; returns how many it changed.
+
+    Qiskit 2.3's preset pass managers run ``VF2PostLayout`` with ``strict_direction=False``. Two
+    layouts that are mirror images of each other (e.g. qubits 1-2-3-4 or 4-3-2-1 of a line) then
+    score the same up to rounding, and which one wins changes from call to call even with a fixed
+    ``seed_transpiler``: the same circuit lands on different qubits, with different error rates.
+    Scoring directions breaks the tie, so the same seed gives the same transpiled circuit.
+    """
+    from qiskit.transpiler.passes import VF2PostLayout
+
+    changed = 0
+    stack = [pass_manager.routing.to_flow_controller()] if getattr(pass_manager, "routing", None) else []
+    while stack:
+        task = stack.pop()
+        if isinstance(task, VF2PostLayout):
+            task.strict_direction = True
+            changed += 1
+        stack.extend(getattr(task, "tasks", None) or ())
+    return changed
+
+
 def transpile_for_backend(spec: CircuitSpec, backend: BackendV2, entangler: str = "ring", measure: bool = True,
                           optimization_level: int = 3, seed_transpiler: int = 0) -> QuantumCircuit:
     """The parameterised QNN transpiled for ``backend``: its basis gates and coupling map.
 
-    Introduced in notebook 08. Uses Qiskit's preset transpiler (layout, routing with SWAPs where
-    the device lacks a connection, translation to the native gates, optimisation); a fixed
-    ``seed_transpiler`` makes the result reproducible. Parameters stay symbolic, so the
-    resource counts hold for every input and every trained weight.
+    Introduced in notebook 08. Uses Qiskit's preset pass manager (layout on the least noisy
+    qubits it finds, routing with SWAPs where the device lacks a connection, translation to the
+    native gates, optimisation). A fixed ``seed_transpiler`` makes the result reproducible (see
+    ``_score_layouts_by_direction`` for the one setting changed for that). Parameters stay
+    symbolic, so the resource counts hold for every input and every trained weight.
     """
     spec = _check_spec(spec)
     backend = _check_backend(backend)
-    if optimization_level not in (0, 1, 2, 3):
+    if isinstance(optimization_level, bool) or optimization_level not in (0, 1, 2, 3):
         raise ValueError(f"optimization_level must be 0, 1, 2 or 3, got {optimization_level!r}")
     seed_transpiler = _check_positive_int("seed_transpiler", seed_transpiler, allow_none=True)
     circuit, _, _ = qnn_template(spec, measure=measure, entangler=entangler)
     if backend.num_qubits is not None and backend.num_qubits < spec.n_qubits:
         raise ValueError(f"backend {backend.name!r} has {backend.num_qubits} qubits: too few for "
                          f"n_qubits={spec.n_qubits}")
-    return transpile(circuit, backend=backend, optimization_level=optimization_level,
-                     seed_transpiler=seed_transpiler)
+    pass_manager = generate_preset_pass_manager(optimization_level=optimization_level, backend=backend,
+                                                seed_transpiler=seed_transpiler)
+    _score_layouts_by_direction(pass_manager)
+    return pass_manager.run(circuit)
 
 
 def sampled_expvals(spec: CircuitSpec, inputs: Any, weights: Any, shots: int,
