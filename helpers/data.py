@@ -184,7 +184,7 @@ def network_available(host: str = "storage.googleapis.com", port: int = 443,
         try:
             with socket.create_connection((host, port), timeout=timeout):
                 result.append(True)
-        except OSError:
+        except Exception:  # noqa: BLE001 - any failure means "not reachable", never a crash
             result.append(False)
 
     thread = threading.Thread(target=probe, daemon=True)
