@@ -162,10 +162,9 @@ def _keras_cached(name: str) -> bool:
     cache = _keras_cache_dir()
     if name == "mnist":
         return (cache / "mnist.npz").is_file()
-    return any(
-        (cache / d / "cifar-10-batches-py" / "test_batch").is_file()
-        for d in ("cifar-10-batches-py-target", "")
-    ) or (cache / "cifar-10-batches-py" / "test_batch").is_file()
+    # Keras 3 extracts into "cifar-10-batches-py-target/"; older Keras versions into the cache itself.
+    return any((cache / d / "cifar-10-batches-py" / "test_batch").is_file()
+               for d in ("cifar-10-batches-py-target", "."))
 
 
 @functools.lru_cache(maxsize=None)
