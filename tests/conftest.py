@@ -13,13 +13,11 @@ def fresh_sources(monkeypatch, tmp_path):
     """Forget cached data and network checks; point Keras' cache at an empty folder."""
     from helpers import data
 
-    data._load_raw.cache_clear()
-    data.network_available.cache_clear()
+    data._forget_loaded_data()
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.delenv("HQC_OFFLINE", raising=False)
     yield data
-    data._load_raw.cache_clear()
-    data.network_available.cache_clear()
+    data._forget_loaded_data()
 
 
 @pytest.fixture
