@@ -14,7 +14,9 @@ What this module adds, using Qiskit's own tools rather than rewriting them:
 * **finite-shot** ⟨Z_i⟩ from counts with ``qiskit_aer.AerSimulator``, ideal or with the
   noise model of a real device (``AerSimulator.from_backend``) (:func:`sampled_expvals`);
 * **hardware cost** of the circuit transpiled for a device (depth, two-qubit gates and a
-  success-probability estimate from the device's calibration data) (:func:`hardware_cost`).
+  success-probability estimate from the device's calibration data) (:func:`hardware_cost`);
+* the circuit **after routing**, before translation to native gates, with the SWAPs the
+  router inserted still visible as ``swap`` gates (:func:`route_for_backend`).
 
 Qiskit orders qubits little-endian: in a Pauli string such as ``"IIZI"`` and in a
 counts key such as ``"0010"``, qubit 0 is the *rightmost* character. PennyLane lists
@@ -29,6 +31,7 @@ a device whose qubits are connected in a line). The seed's circuit is the ring.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -37,6 +40,7 @@ from qiskit.circuit import ParameterVector
 from qiskit.primitives import StatevectorEstimator
 from qiskit.providers import BackendV2
 from qiskit.quantum_info import SparsePauliOp
+from qiskit.converters import dag_to_circuit
 from qiskit.transpiler import generate_preset_pass_manager
 from qiskit_aer import AerSimulator
 
@@ -53,6 +57,8 @@ __all__ = [
     "noisy_simulator",
     "parameter_values",
     "qnn_template",
+    "RoutedCircuit",
+    "route_for_backend",
     "sampled_expvals",
     "to_qiskit",
     "transpile_for_backend",
@@ -367,6 +373,31 @@ def _score_layouts_by_direction(pass_manager: Any) -> int:
     return changed
 
 
+def _tasks(stage: Any) -> list[Any]:
+    """Every pass and flow controller of one stage of a staged pass manager, nested ones included."""
+    found, stack = [], [stage.to_flow_controller()] if stage is not None else []
+    while stack:
+        task = stack.pop()
+        found.append(task)
+        stack.extend(getattr(task, "tasks", None) or ())
+    return found
+
+
+def _preset_pass_manager(spec: CircuitSpec, backend: BackendV2, optimization_level: int,
+                         seed_transpiler: int | None) -> Any:
+    """Validated arguments -> the preset pass manager both transpiling functions use."""
+    if isinstance(optimization_level, bool) or optimization_level not in (0, 1, 2, 3):
+        raise ValueError(f"optimization_level must be 0, 1, 2 or 3, got {optimization_level!r}")
+    seed_transpiler = _check_positive_int("seed_transpiler", seed_transpiler, allow_none=True)
+    if backend.num_qubits is not None and backend.num_qubits < spec.n_qubits:
+        raise ValueError(f"backend {backend.name!r} has {backend.num_qubits} qubits: too few for "
+                         f"n_qubits={spec.n_qubits}")
+    pass_manager = generate_preset_pass_manager(optimization_level=optimization_level, backend=backend,
+                                                seed_transpiler=seed_transpiler)
+    _score_layouts_by_direction(pass_manager)
+    return pass_manager
+
+
 def transpile_for_backend(spec: CircuitSpec, backend: BackendV2, entangler: str = "ring", measure: bool = True,
                           optimization_level: int = 3, seed_transpiler: int = 0) -> QuantumCircuit:
     """The parameterised QNN transpiled for ``backend``: its basis gates and coupling map.
@@ -379,17 +410,80 @@ def transpile_for_backend(spec: CircuitSpec, backend: BackendV2, entangler: str 
     """
     spec = _check_spec(spec)
     backend = _check_backend(backend)
-    if isinstance(optimization_level, bool) or optimization_level not in (0, 1, 2, 3):
-        raise ValueError(f"optimization_level must be 0, 1, 2 or 3, got {optimization_level!r}")
-    seed_transpiler = _check_positive_int("seed_transpiler", seed_transpiler, allow_none=True)
     circuit, _, _ = qnn_template(spec, measure=measure, entangler=entangler)
-    if backend.num_qubits is not None and backend.num_qubits < spec.n_qubits:
-        raise ValueError(f"backend {backend.name!r} has {backend.num_qubits} qubits: too few for "
-                         f"n_qubits={spec.n_qubits}")
-    pass_manager = generate_preset_pass_manager(optimization_level=optimization_level, backend=backend,
-                                                seed_transpiler=seed_transpiler)
-    _score_layouts_by_direction(pass_manager)
+    pass_manager = _preset_pass_manager(spec, backend, optimization_level, seed_transpiler)
     return pass_manager.run(circuit)
+
+
+@dataclass(frozen=True)
+class RoutedCircuit:
+    """What routing did to the QNN on one device (see :func:`route_for_backend`).
+
+    ``circuit``: the QNN after layout and routing, *before* translation to native gates, on the
+    device's physical qubits (wire ``q_p`` is physical qubit p): the QNN's own gates (RY, RZ,
+    CX) plus the ``swap`` gates the router inserted. ``swaps``: how many. ``initial_qubits[i]``
+    / ``final_qubits[i]``: the physical qubit that holds logical qubit i at the start / is
+    measured for it at the end (the SWAPs move qubits around). ``transpiled``: the finished
+    circuit of the same transpiler run, identical to :func:`transpile_for_backend`'s.
+    """
+
+    circuit: QuantumCircuit
+    swaps: int
+    initial_qubits: tuple[int, ...]
+    final_qubits: tuple[int, ...]
+    transpiled: QuantumCircuit
+
+
+def route_for_backend(spec: CircuitSpec, backend: BackendV2, entangler: str = "ring", measure: bool = True,
+                      optimization_level: int = 3, seed_transpiler: int = 0) -> RoutedCircuit:
+    """The QNN right after routing for ``backend``, with the inserted SWAP gates, and their number.
+
+    Introduced in notebook 08. Runs exactly the transpiler of :func:`transpile_for_backend` (same
+    pass manager, same seed) and keeps a copy of the circuit at the end of its *routing* stage,
+    where SWAPs are still ``swap`` gates; the translation stage later turns each into native
+    two-qubit gates (3 CNOTs, or 3 CZs plus one-qubit gates), and the optimiser may merge some of
+    those with neighbouring gates. If the optimisation stage then moves the whole circuit onto an
+    equivalent set of less noisy qubits (Qiskit's ``VF2PostLayout``), the routed copy is
+    relabelled the same way, so it sits on the qubits the finished circuit uses.
+    """
+    spec = _check_spec(spec)
+    backend = _check_backend(backend)
+    circuit, _, _ = qnn_template(spec, measure=measure, entangler=entangler)
+    pass_manager = _preset_pass_manager(spec, backend, optimization_level, seed_transpiler)
+    from qiskit.transpiler.passes import VF2PostLayout
+
+    routing_tasks = {id(task) for task in _tasks(getattr(pass_manager, "routing", None))}
+    seen: dict[str, Any] = {}
+
+    def keep_routed(pass_: Any, dag: Any, time: float, property_set: Any, count: int) -> None:
+        if id(pass_) in routing_tasks:  # after every pass of the routing stage: keep the latest state
+            seen["routed"] = dag_to_circuit(dag)
+            seen["layout"] = property_set["layout"]
+            seen.pop("relabel", None)
+        elif "routed" in seen and isinstance(pass_, VF2PostLayout) and property_set["post_layout"] is not None:
+            post_layout = property_set["post_layout"]
+            seen["relabel"] = [post_layout[qubit] for qubit in dag.qubits]  # old physical index -> new
+
+    transpiled = pass_manager.run(circuit, callback=keep_routed)
+    if seen.get("layout") is None:  # e.g. a simulator without a coupling map: nothing was laid out or routed
+        raise ValueError(f"backend {backend.name!r} has no coupling map to route onto: allowed a device backend, "
+                         "e.g. fake_backend('fake_manila')")
+    routed, layout = seen["routed"], seen["layout"]
+    relabel = seen.get("relabel", list(range(routed.num_qubits)))
+    physical = QuantumRegister(routed.num_qubits, "q")
+    moved = QuantumCircuit(physical, *routed.cregs, name=f"{circuit.name}_routed")
+    for instruction in routed.data:
+        qubits = [physical[relabel[routed.find_bit(q).index]] for q in instruction.qubits]
+        moved.append(instruction.operation, qubits, instruction.clbits)
+    initial = tuple(relabel[layout[qubit]] for qubit in circuit.qubits)
+    measured = {moved.find_bit(ins.clbits[0]).index: moved.find_bit(ins.qubits[0]).index
+                for ins in moved.data if ins.operation.name == "measure"}
+    if measure:
+        final = tuple(measured[i] for i in range(spec.n_qubits))
+    else:  # no measurements to read it from: the transpiler's own record of where each qubit ends
+        final = tuple(transpiled.layout.final_index_layout()[: spec.n_qubits])
+    return RoutedCircuit(circuit=moved, swaps=int(moved.count_ops().get("swap", 0)), initial_qubits=initial,
+                         final_qubits=final, transpiled=transpiled)
 
 
 def sampled_expvals(spec: CircuitSpec, inputs: Any, weights: Any, shots: int,

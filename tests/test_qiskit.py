@@ -9,7 +9,8 @@ pytest.importorskip("qiskit_aer")
 pytest.importorskip("qiskit_ibm_runtime")
 
 from qiskit import QuantumCircuit, transpile  # noqa: E402
-from qiskit.quantum_info import Statevector  # noqa: E402
+from qiskit.providers.fake_provider import GenericBackendV2  # noqa: E402
+from qiskit.quantum_info import SparsePauliOp, Statevector  # noqa: E402
 from qiskit_aer import AerSimulator  # noqa: E402
 
 from helpers.circuits import CircuitSpec, make_qnode, ring_pairs  # noqa: E402
@@ -21,7 +22,9 @@ from helpers.qiskit_circuits import (  # noqa: E402
     fake_backend,
     hardware_cost,
     noisy_simulator,
+    parameter_values,
     qnn_template,
+    route_for_backend,
     sampled_expvals,
     to_qiskit,
     transpile_for_backend,
@@ -152,6 +155,58 @@ def test_transpiling_is_reproducible_and_the_noisy_simulator_uses_the_same_qubit
     assert tuple(simulated.layout.initial_index_layout()[:4]) in layouts
 
 
+def coupled(backend):
+    return {tuple(sorted(edge)) for edge in backend.coupling_map.get_edges()}
+
+
+def test_routing_inserts_swaps_only_where_the_device_lacks_a_loop():
+    spec = CircuitSpec(4, 1)
+    line = fake_backend("fake_manila")  # qubits coupled 0-1-2-3-4: no loop of 4
+    ring, chain = route_for_backend(spec, line, "ring"), route_for_backend(spec, line, "chain")
+    assert ring.swaps >= 1 and chain.swaps == 0
+    ops = ring.circuit.count_ops()
+    assert ops["swap"] == ring.swaps and ops["cx"] == 4 and ops["ry"] == 8  # the QNN's own gates, not translated yet
+    # every two-qubit gate of the routed circuit, SWAPs included, acts on a coupled pair
+    for routed in (ring, chain):
+        pairs = {tuple(sorted(routed.circuit.find_bit(q).index for q in ins.qubits))
+                 for ins in routed.circuit.data if len(ins.qubits) == 2}
+        assert pairs <= coupled(line), pairs - coupled(line)
+    # translation turns each SWAP into at most 3 native two-qubit gates; the optimiser can only save some
+    assert hardware_cost(ring.transpiled, line)["two_qubit_gates"] <= 4 + 3 * ring.swaps
+    # a device whose qubits do form a loop of 4 runs the ring without any SWAP
+    loop_edges = [[0, 1], [1, 2], [2, 3], [3, 0]]
+    loop = GenericBackendV2(num_qubits=4, coupling_map=loop_edges + [e[::-1] for e in loop_edges], seed=0)
+    assert route_for_backend(spec, loop, "ring").swaps == 0
+
+
+@pytest.mark.parametrize("name", ["fake_manila", "fake_prague"])
+def test_routed_circuit_sits_on_the_qubits_of_the_finished_circuit(name):
+    # fake_prague: the optimisation stage moves the routed circuit to other qubits (VF2PostLayout);
+    # the routed copy must follow, or its drawing shows qubits the device never uses.
+    spec, backend = CircuitSpec(4, 1), fake_backend(name)
+    routed = route_for_backend(spec, backend)
+    finished = transpile_for_backend(spec, backend)
+    assert routed.initial_qubits == tuple(finished.layout.initial_index_layout()[:4])
+    assert routed.final_qubits == tuple(finished.layout.final_index_layout()[:4])
+    assert str(routed.transpiled.draw("text", fold=-1)) == str(finished.draw("text", fold=-1))  # the same run
+    used = {routed.circuit.find_bit(q).index for ins in routed.circuit.data for q in ins.qubits}
+    assert used == set(routed.initial_qubits) | set(routed.final_qubits)
+
+
+def test_routed_circuit_computes_the_same_expectation_values():
+    spec, backend = CircuitSpec(4, 1), fake_backend("fake_manila")
+    routed = route_for_backend(spec, backend, measure=False)
+    assert routed.swaps >= 1
+    inputs, weights = random_arguments(spec, rows=4, seed=5)
+    n = routed.circuit.num_qubits
+    for x, values in zip(inputs, parameter_values(spec, routed.circuit, inputs, weights)):
+        state = Statevector(routed.circuit.assign_parameters(values))
+        # logical qubit i is read on physical qubit final_qubits[i], after the SWAPs moved it there
+        z = [state.expectation_value(SparsePauliOp.from_sparse_list([("Z", [p], 1)], n)).real
+             for p in routed.final_qubits]
+        np.testing.assert_allclose(z, exact_expvals(spec, x, weights), atol=1e-9)
+
+
 def test_success_probability_uses_the_targets_error_rates():
     backend = fake_backend("fake_manila")
     target = backend.target
@@ -200,6 +255,9 @@ def test_transpiled_for_simulator_is_still_the_same_circuit():
          r"optimization_level must be 0, 1, 2 or 3, got 4"),
         (lambda s, x, w: transpile_for_backend(CircuitSpec(6, 1), fake_backend("fake_manila")),
          r"backend 'fake_manila' has 5 qubits: too few for n_qubits=6"),
+        (lambda s, x, w: route_for_backend(s, AerSimulator()), r"backend 'aer_simulator' has no coupling map"),
+        (lambda s, x, w: route_for_backend(s, fake_backend("fake_manila"), entangler="star"),
+         r"unknown entangler 'star'"),
         (lambda s, x, w: hardware_cost(qnn_template(s, measure=True)[0], fake_backend("fake_manila")),
          r"'ry' on qubits \(0,\) is not a native operation of backend 'fake_manila'"),
     ],
