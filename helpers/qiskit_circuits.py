@@ -325,8 +325,10 @@ def fake_backend(name: str) -> BackendV2:
 
     Introduced in notebook 08. ``name`` as the backend calls itself, e.g. ``"fake_manila"``
     (``FakeManilaV2``: 5 qubits in a line) or ``"fake_prague"`` (``FakePrague``: 33 qubits).
-    A fake backend carries a snapshot of a real device's coupling map, native gates and
-    calibrated error rates; no network is used.
+    A fake backend is not a device: it stores one past calibration snapshot of a real device
+    (coupling map, native gates, error rates, T1/T2 and gate durations, dated in
+    ``backend.properties().last_update_date``); no network is used. Simulated through
+    :func:`noisy_simulator` it becomes an Aer noise model without crosstalk, drift or leakage.
     """
     classes = _fake_backend_classes()
     if name not in classes:
@@ -338,9 +340,13 @@ def noisy_simulator(backend: BackendV2, method: str = "density_matrix") -> AerSi
     """An ``AerSimulator`` with the device's noise model, coupling map and basis gates.
 
     Introduced in notebook 08. ``AerSimulator.from_backend`` turns the backend's calibration data
-    (gate errors, T1/T2, gate times, readout errors) into an Aer noise model. Building it takes
-    from well under a second (5 qubits) to ~10 s (150 qubits): build it once, reuse it.
-    ``method="density_matrix"`` simulates the few active qubits exactly and then samples shots.
+    (gate errors, T1/T2, gate times, readout errors) into an Aer noise model: a depolarising
+    error and thermal relaxation after every gate, and a readout error on every measurement. It
+    has no crosstalk, no drift, no leakage, no coherent errors and no noise on idle qubits.
+    Building it took 0.2-0.5 s for fake_manila (5 qubits), 1.4-2.1 s for fake_prague (33) and
+    4.6-6.0 s for fake_torino (133) in three runs each on a shared 2-core CPU: build it once,
+    reuse it. ``method="density_matrix"`` simulates the few active qubits exactly and then
+    samples shots.
     """
     backend = _check_backend(backend)
     allowed = ("density_matrix", "statevector", "automatic")
