@@ -102,7 +102,7 @@ $(TFQ_STAMP): requirements-tfq.txt
 
 # The course package, without dependencies (helpers.data imports only numpy when imported).
 $(TFQ_EDITABLE): $(TFQ_STAMP) pyproject.toml
-	@$(TFQ_PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@out=$$($(TFQ_PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1) || { echo "$$out"; exit 1; }
 	@TF_CPP_MIN_LOG_LEVEL=3 $(TFQ_PY) -c "$$TFQ_SMOKE" 2>/dev/null || TF_CPP_MIN_LOG_LEVEL=3 $(TFQ_PY) -c "$$TFQ_SMOKE"
 	@touch $@
 
@@ -114,7 +114,7 @@ tfq-kernel: $(TFQ_STAMP)
 	out=$$($(TFQ_PY) -m ipykernel install $$where --name $(TFQ_KERNEL) --display-name "$$display" \
 	  --env TF_USE_LEGACY_KERAS 1 2>&1) || { echo "$$out"; exit 1; }; \
 	if [ -x $(TFQ_MAIN_VENV)/bin/jupyter ]; then \
-	  $(TFQ_MAIN_VENV)/bin/jupyter kernelspec list | grep -q "^ *$(TFQ_KERNEL) " || \
+	  $(TFQ_MAIN_VENV)/bin/jupyter kernelspec list | grep "^ *$(TFQ_KERNEL) " >/dev/null || \
 	  { echo "the JupyterLab of $(TFQ_MAIN_VENV) does not find the kernel $(TFQ_KERNEL)"; exit 1; }; fi; \
 	echo "Jupyter kernel '$(TFQ_KERNEL)' (\"$$display\") registered ($$where); chapter 09 opens in it"
 

@@ -30,7 +30,7 @@ SPEC_ARGS = {"n_qubits": 4, "n_layers": 1}
 
 
 def _cases() -> list[tuple[str, list[float], list]]:
-    """(label, inputs, weights) of the fixed test points; rounded so a reader can type them."""
+    """(label, inputs, weights) of the fixed test points: short decimals, or exact binary fractions."""
     rng = np.random.default_rng(2024)
     cases = [
         # helpers.circuits' drawing arguments (chapter 03): inputs 0.1..0.9, weights 0.1..1.0
@@ -39,8 +39,9 @@ def _cases() -> list[tuple[str, list[float], list]]:
         ("inputs at 0, 1 and between", [0.0, 1.0, 0.5, 0.25], [[[0.3, -1.2, 2.5, 0.0], [1.1, 0.4, -0.7, 3.0]]]),
     ]
     for k in range(3):
-        inputs = np.round(rng.uniform(0, 1, 4), 6).tolist()
-        weights = np.round(rng.uniform(0, 2 * np.pi, (1, 2, 4)), 6).tolist()
+        # multiples of 2**-12: exact in float32, so TFQ (single precision) gets exactly these angles
+        inputs = (np.round(rng.uniform(0, 1, 4) * 4096) / 4096).tolist()
+        weights = (np.round(rng.uniform(0, 2 * np.pi, (1, 2, 4)) * 4096) / 4096).tolist()
         cases.append((f"random {k + 1} (numpy default_rng(2024))", inputs, weights))
     return cases
 
