@@ -151,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{shown} is missing: run .venv/bin/python tools/tfq_reference.py", file=sys.stderr)
             return 1
         problems = differences(json.loads(FIXTURE.read_text()), fresh)
+        if not problems and FIXTURE.read_text() != render(fresh):
+            problems = ["its text is not what this tool writes (edited by hand?), although every value is within "
+                        f"{TOLERANCE:g}"]
         for p in problems:
             print(f"{shown} is stale: {p}", file=sys.stderr)
         if problems:
