@@ -36,7 +36,7 @@ TFQ_PIP      := pip==26.3
 TFQ_UNSUPPORTED := $(shell $(TFQ_PYTHON) -c 'import platform, sys; \
   s, m, libc, v = platform.system(), platform.machine().lower(), platform.libc_ver()[0], sys.version_info[:2]; \
   bad = [s + " " + m] if s != "Linux" or m not in ("x86_64", "amd64") else \
-        ([] if libc == "glibc" else ["Linux " + m + " with " + (libc or "a C library other than") + " glibc"]); \
+        ([] if libc == "glibc" else ["Linux " + m + " without glibc" + (" (" + libc + ")" if libc else "")]); \
   bad += [] if (3, 10) <= v <= (3, 12) else ["Python %d.%d" % v]; \
   print(" and ".join(bad))' 2>/dev/null)
 TFQ_NO_WHEEL = tensorflow-quantum 0.7.6 has no wheel for $(TFQ_UNSUPPORTED) ($(TFQ_PYTHON)). PyPI has \
