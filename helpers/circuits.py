@@ -35,7 +35,9 @@ __all__ = [
     "circuit_resources",
     "draw_circuit",
     "draw_circuit_mpl",
+    "install_pennylane_tf_broadcast_workaround",
     "make_qnode",
+    "pennylane_needs_tf_broadcast_workaround",
     "qnn_circuit",
     "ring_pairs",
 ]
@@ -84,22 +86,41 @@ class CircuitSpec:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-def _route_batched_tf_rotations_through_einsum() -> None:
-    """Work around a bug of PennyLane's deprecated TensorFlow path (0.45).
+#: PennyLane releases whose TensorFlow path mis-broadcasts rotations on 9+-axis states (checked:
+#: 0.44 and 0.45). tests/test_circuits.py holds a strict xfail that reproduces the bug without the
+#: workaround: when a PennyLane upgrade fixes it, that test fails, and the workaround can go.
+PENNYLANE_TF_BROADCAST_BUG = ((0, 44), (0, 45))
+
+
+def pennylane_needs_tf_broadcast_workaround(version: str | None = None) -> bool:
+    """Whether this PennyLane release has the TensorFlow broadcasting bug (see below). Notebook 04."""
+    major_minor = tuple(int(p) for p in (version or qml.__version__).split(".")[:2])
+    return major_minor in PENNYLANE_TF_BROADCAST_BUG
+
+
+def install_pennylane_tf_broadcast_workaround() -> bool:
+    """Work around a bug of PennyLane's unmaintained TensorFlow path; returns whether it was installed.
+
+    Introduced in notebook 04. Called by :class:`helpers.layers.QuantumLayer` only when it
+    runs a PennyLane QNode (``simulator="pennylane"``) on the TensorFlow backend, and only
+    for the releases in :data:`PENNYLANE_TF_BROADCAST_BUG`; nothing calls it at import time.
 
     For TensorFlow states with 9 or more axes (8+ qubits plus a batch axis),
-    ``default.qubit`` applies RX/RY/RZ with ``tensordot``, which mixes up the batch
-    axes when *both* the gate and the state are batched (parameter broadcasting):
-    ``ValueError: Dimensions must be equal``. PennyLane's general ``einsum`` path
-    handles that case correctly, so batched rotations on large TensorFlow states
-    are sent there; every other case keeps PennyLane's own choice.
-    ``tests/test_circuits.py`` checks the result against unbatched simulation.
+    ``default.qubit`` applies RX/RY/RZ with ``tensordot``, which mixes up the batch axes
+    when *both* the gate and the state are batched (parameter broadcasting):
+    ``ValueError: Dimensions must be equal``. PennyLane's general ``einsum`` path handles
+    that case correctly, so batched rotations on large TensorFlow states are sent there;
+    every other case keeps PennyLane's own choice. It changes PennyLane's dispatch for the
+    whole process (through the private module ``pennylane.devices.qubit.apply_operation``),
+    which is why it is explicit and version-gated.
     """
+    if not pennylane_needs_tf_broadcast_workaround():
+        return False
     module = importlib.import_module("pennylane.devices.qubit.apply_operation")
     for gate in (qml.RX, qml.RY, qml.RZ):
         original = module.apply_operation.dispatch(gate)
         if getattr(original, "_helpers_workaround", False):
-            continue  # already installed (module re-imported)
+            continue  # already installed
 
         def apply(op, state, is_state_batched=False, debugger=None, _original=original, **kwargs):
             if (op.batch_size is not None and is_state_batched and qml.math.ndim(state) >= 9
@@ -109,9 +130,7 @@ def _route_batched_tf_rotations_through_einsum() -> None:
 
         apply._helpers_workaround = True
         module.apply_operation.register(gate)(apply)
-
-
-_route_batched_tf_rotations_through_einsum()
+    return True
 
 
 def ring_pairs(n_qubits: int) -> list[tuple[int, int]]:

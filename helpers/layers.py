@@ -3,24 +3,27 @@
 Introduced in notebook 04 (the simplest version is written there inline first).
 
 Why the course has its own layer: PennyLane's ``qml.qnn.KerasLayer``, which the blog
-post uses, was deprecated in PennyLane 0.41 and removed in 0.42. ``QuantumLayer``
-wraps a QNode from :mod:`helpers.circuits` directly:
+post uses, was deprecated in PennyLane 0.41 and removed in 0.42. ``QuantumLayer`` runs
+the circuit of :mod:`helpers.circuits` in one of two ways:
 
-* **Batched by parameter broadcasting.** The whole batch goes through the QNode in
-  one call (PennyLane simulates a batch of statevectors), not a Python loop over
-  samples, and the backend (TensorFlow or JAX) differentiates through the
-  simulation (``diff_method="backprop"``).
-* **Right for every batch size.** Broadcasting needs the batch size to be known
-  when TensorFlow builds its graph. Keras retraces ``fit``/``predict`` with an
-  unknown batch size for a partial last batch; PennyLane then fails with
-  ``InvalidArgumentError``. In that case the layer pads the batch to a multiple of
-  ``chunk_size`` and broadcasts chunk by chunk (``tf.map_fn``), each chunk with a
-  known shape. The common full batch takes the direct path.
-* **Serialisable.** ``get_config`` stores the circuit's spec, not the QNode; the
-  class is registered, so ``keras.models.load_model`` needs no ``custom_objects``.
-* **Backend-agnostic.** With ``interface="auto"`` the same layer runs under
-  ``KERAS_BACKEND=jax``, which keeps the course working when PennyLane drops
-  TensorFlow.
+* ``simulator="statevector"`` (the default): :class:`helpers.statevector.StatevectorSimulator`,
+  an exact simulation of the same circuit written in ``keras.ops``. It runs unchanged on
+  the TensorFlow, JAX and torch backends, with any batch size (also an unknown one while
+  TensorFlow traces a graph), and the backend differentiates through it. The tests check
+  it against the PennyLane QNode to 1e-6 and against PennyLane's parameter-shift
+  gradients, on every backend.
+* ``simulator="pennylane"``: the PennyLane QNode itself, through PennyLane's interface for
+  the active backend (``tf``, ``jax`` or ``torch``), with parameter broadcasting — the
+  whole batch in one QNode call. Any PennyLane device and gradient method can be used
+  (``device``, ``diff_method``). On TensorFlow, whose PennyLane interface is no longer
+  maintained, it is several times slower (``results/bench_layer.json``) and needs two
+  workarounds: a partial batch traced with an unknown size is padded and simulated chunk
+  by chunk (``chunk_size``), and 8+ qubits need
+  :func:`helpers.circuits.install_pennylane_tf_broadcast_workaround`.
+
+Either way the layer is serialisable: ``get_config`` stores the circuit's spec, not a
+simulator object, and the class is registered, so ``keras.models.load_model`` needs no
+``custom_objects`` — also under another backend than the one that saved it.
 """
 
 from __future__ import annotations
@@ -32,25 +35,28 @@ from typing import Any
 import keras
 from keras import ops
 
-from helpers.circuits import DEVICES, DIFF_METHODS, CircuitSpec, make_qnode
+from helpers.circuits import DEVICES, DIFF_METHODS, CircuitSpec, install_pennylane_tf_broadcast_workaround, make_qnode
+from helpers.statevector import StatevectorSimulator
 
-__all__ = ["QuantumLayer", "RingDense"]
+__all__ = ["SIMULATORS", "QuantumLayer", "RingDense"]
+
+SIMULATORS = ("statevector", "pennylane")
+_PENNYLANE_INTERFACE = {"tensorflow": "tf", "jax": "jax", "torch": "torch"}
 
 
 def _quiet_complex_cast_warning() -> None:
-    # TensorFlow logs "casting complex128 to float64 discards the imaginary part" while
-    # building the gradient of PennyLane's <Z> (real by construction). The message is
+    # With PennyLane on TensorFlow, TensorFlow logs "casting complex128 to float64 discards the
+    # imaginary part" while building the gradient of ⟨Z⟩ (real by construction). The message is
     # correct and harmless here, and would print dozens of times per model.
     import logging
 
-    import tensorflow as tf
+    logger = logging.getLogger("tensorflow")
+    if not any(getattr(f, "_helpers_filter", False) for f in logger.filters):
+        def quiet(record: logging.LogRecord) -> bool:
+            return "You are casting an input of type complex" not in record.getMessage()
 
-    logging.getLogger("tensorflow").addFilter(
-        lambda record: "You are casting an input of type complex" not in record.getMessage())
-
-
-if keras.backend.backend() == "tensorflow":
-    _quiet_complex_cast_warning()
+        quiet._helpers_filter = True  # type: ignore[attr-defined]
+        logger.addFilter(quiet)
 
 
 def _simulation_dtype() -> str:
@@ -73,11 +79,13 @@ class QuantumLayer(keras.layers.Layer):
     Args:
         n_qubits, n_layers, entangle, reupload: the circuit, see
             :class:`helpers.circuits.CircuitSpec`.
-        device, diff_method: the simulator and how gradients are computed.
-        chunk_size: batch size of the fallback path used when the batch size is
-            unknown while tracing (match it to the training batch size).
-        jit_compile: on the TensorFlow backend, compile the simulation with XLA
-            (``"auto"``: from 6 qubits on, where it pays for its compile time).
+        simulator: ``"statevector"`` (exact, fast, every backend) or ``"pennylane"``
+            (the PennyLane QNode; see the module notes).
+        device, diff_method: the PennyLane device and gradient method
+            (``simulator="pennylane"`` only).
+        chunk_size: with ``simulator="pennylane"`` on TensorFlow, the batch size of the
+            fallback path used when the batch size is unknown while tracing (match it
+            to the training batch size).
         weights_initializer: initializer of the rotation angles; by default
             uniform in ``[0, 2π)``.
     """
@@ -88,43 +96,49 @@ class QuantumLayer(keras.layers.Layer):
         n_layers: int = 1,
         entangle: bool = True,
         reupload: bool = False,
+        simulator: str = "statevector",
         device: str = "default.qubit",
         diff_method: str = "backprop",
         chunk_size: int = 32,
         weights_initializer: Any = None,
-        jit_compile: bool | str = "auto",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.spec = CircuitSpec(n_qubits=n_qubits, n_layers=n_layers, entangle=entangle, reupload=reupload)
+        if simulator not in SIMULATORS:
+            raise ValueError(f"unknown simulator {simulator!r}: allowed {', '.join(map(repr, SIMULATORS))}")
         if device not in DEVICES:
             raise ValueError(f"unknown device {device!r}: allowed {', '.join(map(repr, DEVICES))}")
         if diff_method not in DIFF_METHODS:
             raise ValueError(f"unknown diff_method {diff_method!r}: allowed {', '.join(map(repr, DIFF_METHODS))}")
+        if simulator == "statevector" and (device, diff_method) != ("default.qubit", "backprop"):
+            raise ValueError(f"device={device!r} and diff_method={diff_method!r} choose how PennyLane simulates: "
+                             "they need simulator='pennylane' (the statevector simulator is exact and always "
+                             "differentiated by the backend)")
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-        self.device = device
-        self.diff_method = diff_method
-        self.chunk_size = chunk_size
-        if jit_compile not in (True, False, "auto"):
-            raise ValueError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}")
-        self.jit_compile = jit_compile
-        self._simulate = self._broadcast
-        # Measured with python -m helpers.bench_layer (MNIST, batch 32, 2 CPU cores): XLA costs
-        # ~5 s of compilation per model and made 4-qubit epochs slower (ratio to the twin 1.45
-        # vs 1.00), but 8-qubit epochs ~2x faster (1.77 vs 4.19). "auto" uses it from 6 qubits.
-        use_xla = jit_compile is True or (jit_compile == "auto" and n_qubits >= 6)
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            # AutoGraph must not rewrite PennyLane's Python code (it cannot, and says so loudly).
-            self._simulate = (tf.function(self._broadcast, jit_compile=True, autograph=False) if use_xla
-                              else tf.autograph.experimental.do_not_convert(self._broadcast))
+        backend = keras.backend.backend()
+        if simulator == "pennylane" and backend not in _PENNYLANE_INTERFACE:
+            raise ValueError(f"simulator='pennylane' needs the tensorflow, jax or torch backend, not {backend!r}")
+        self.simulator, self.device, self.diff_method, self.chunk_size = simulator, device, diff_method, chunk_size
         self.weights_initializer = keras.initializers.get(
             weights_initializer or keras.initializers.RandomUniform(0.0, 2 * math.pi)
         )
-        self.qnode = make_qnode(self.spec, device=device, diff_method=diff_method)
         self._sim_dtype = _simulation_dtype()
+        if simulator == "statevector":
+            self._simulate = StatevectorSimulator(self.spec, dtype=self._sim_dtype)
+        else:
+            if backend == "tensorflow" and n_qubits >= 8:
+                install_pennylane_tf_broadcast_workaround()
+            self.qnode = make_qnode(self.spec, device=device, diff_method=diff_method,
+                                    interface=_PENNYLANE_INTERFACE[backend])
+            self._simulate = self._broadcast
+            if backend == "tensorflow":
+                import tensorflow as tf
+
+                _quiet_complex_cast_warning()
+                # AutoGraph must not rewrite PennyLane's Python code (it cannot, and says so loudly).
+                self._simulate = tf.autograph.experimental.do_not_convert(self._broadcast)
 
     # -------------------------------------------------------------- Keras API
     def build(self, input_shape: tuple) -> None:
@@ -151,8 +165,8 @@ class QuantumLayer(keras.layers.Layer):
         flat = ops.reshape(inputs, (-1, n))
         x = ops.cast(flat, self._sim_dtype)
         w = ops.cast(self.quantum_weights, self._sim_dtype)
-        if flat.shape[0] is None:
-            out = self._chunked(x, w)  # unknown batch size while tracing (TensorFlow only)
+        if self.simulator == "pennylane" and flat.shape[0] is None:
+            out = self._chunked(x, w)  # PennyLane on TensorFlow, unknown batch size while tracing
         else:
             out = self._simulate(x, w)
         out = ops.cast(out, self.compute_dtype)
@@ -165,7 +179,7 @@ class QuantumLayer(keras.layers.Layer):
         """One QNode call for the whole batch: shape (batch, n_qubits)."""
         with warnings.catch_warnings():
             # PennyLane warns at every trace that its TensorFlow interface is deprecated;
-            # the course pins pennylane<0.46 for that reason and explains it in notebook 04.
+            # notebook 04 explains it, and the default simulator does not use it.
             warnings.filterwarnings("ignore", message="Support for the TensorFlow interface is deprecated")
             results = self.qnode(x, w)
         # One sample without a batch axis comes back as scalars: keep the axis.
@@ -186,10 +200,10 @@ class QuantumLayer(keras.layers.Layer):
         config = super().get_config()
         config.update(
             self.spec.to_dict(),
+            simulator=self.simulator,
             device=self.device,
             diff_method=self.diff_method,
             chunk_size=self.chunk_size,
-            jit_compile=self.jit_compile,
             weights_initializer=keras.initializers.serialize(self.weights_initializer),
         )
         return config
@@ -206,9 +220,9 @@ class RingDense(keras.layers.Layer):
 
     That is 2 trainable numbers per feature per layer — exactly the QNN's two
     angles (RZ, RY) per qubit per layer — and outputs in ``[-1, 1]`` like ``⟨Z⟩``.
-    It is a stand-in, not a classical copy of the circuit: after the CNOT ring each
-    ⟨Z_i⟩ depends on several inputs at once (chapter 03 derives it), while y_i
-    sees only two.
+    It is a classical block of the same size, not a classical copy of the circuit:
+    after the CNOT ring each ⟨Z_i⟩ depends on several inputs at once (chapter 03
+    derives it), while y_i sees only two.
     """
 
     def __init__(self, units: int = 4, n_layers: int = 1, seed: int | None = None, **kwargs: Any) -> None:

@@ -125,17 +125,20 @@ def create_hybrid_model(
     seed: int = 0,
     learning_rate: float = 1e-3,
     chunk_size: int = 32,
+    simulator: str = "statevector",
 ) -> keras.Model:
     """Trunk → bottleneck (Dense(n_qubits) → BatchNorm → sigmoid) → QuantumLayer → Dense(num_classes, softmax).
 
     Introduced in notebook 05. ``entangle=False`` removes the CNOT ring and
     ``freeze_quantum=True`` keeps the quantum angles at their random initial values
-    (the two ablations of chapter 07).
+    (the two ablations of chapter 07). ``simulator`` chooses how the circuit is simulated
+    (see :class:`helpers.layers.QuantumLayer`); the numbers are the same either way.
     """
     shape = _check_shape(input_shape, num_classes)
     CircuitSpec(n_qubits, n_layers, entangle, reupload)  # validate before building anything
     quantum = QuantumLayer(
         n_qubits=n_qubits, n_layers=n_layers, entangle=entangle, reupload=reupload, chunk_size=chunk_size,
+        simulator=simulator,
         weights_initializer=keras.initializers.RandomUniform(0.0, 6.283185307179586, seed=seed * 1000 + 5),
         name="quantum",
     )
