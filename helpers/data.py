@@ -58,6 +58,7 @@ __all__ = [
     "Dataset",
     "DataUnavailableError",
     "data_dir",
+    "data_fingerprint",
     "dataset_available",
     "load_cifar10",
     "load_dataset",
@@ -703,6 +704,16 @@ def dataset_available(name: str) -> tuple[bool, str]:
     except DataUnavailableError as error:
         return False, str(error)
     return True, f"{choice.fingerprint.display_name} from {choice.where}"
+
+
+def data_fingerprint(name: str) -> DataFingerprint:
+    """The fingerprint of the data :func:`load_dataset` would use for ``name`` right now, without loading it.
+
+    Introduced in notebook 07 (the benchmark checks it before resuming a results file).
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}: allowed {', '.join(map(repr, DATASETS))}")
+    return _resolve(name, "auto").fingerprint
 
 
 def source_report() -> dict[str, str]:

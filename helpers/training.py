@@ -45,6 +45,7 @@ class TrainingResult:
     epochs_run: int
     seconds_per_epoch: float  # median of the epochs after the first (which includes tracing)
     first_epoch_seconds: float
+    epoch_seconds: list[float]  # every epoch's wall-clock time, the first included
     inference_seconds: float  # predicting the whole test set once
     trainable_params: int
     history: dict[str, list[float]] = field(repr=False, default_factory=dict)
@@ -82,6 +83,7 @@ def train_and_evaluate(model: keras.Model, data: Dataset, name: str | None = Non
         name=name or model.name, test_accuracy=float(test_accuracy), test_loss=float(test_loss),
         best_epoch=int(np.argmin(history.history["val_loss"])) + 1, epochs_run=len(timer.seconds),
         seconds_per_epoch=statistics.median(warm), first_epoch_seconds=timer.seconds[0],
+        epoch_seconds=[round(s, 4) for s in timer.seconds],
         inference_seconds=inference, trainable_params=trainable_params(model),
         history={k: [float(v) for v in vals] for k, vals in history.history.items()},
         predictions=probabilities.argmax(axis=1),
