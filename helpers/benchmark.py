@@ -88,6 +88,21 @@ MODELS: dict[str, tuple[str, int]] = {
     "hybrid_4q_frozen": ("hybrid_frozen", 4),
     "twin_8q": ("twin", 8),
     "hybrid_8q": ("hybrid", 8),
+    # chapter 10 (quanvolution, MNIST): the same small classifier on raw pixels, on random classical
+    # 2×2 filters, and on the quantum 2×2 filter; trained by helpers.quanvolution
+    "quanv_none": ("quanv_none", 4),
+    "quanv_classical": ("quanv_classical", 4),
+    "quanv_quantum": ("quanv_quantum", 4),
+    # chapter 11 (transfer learning, CIFAR-10 cat vs dog on a frozen CNN pretrained on the other 8
+    # classes): a linear head, a classical head of the dressed circuit's size, the dressed circuit
+    "transfer_linear": ("transfer_linear", 4),
+    "transfer_classical": ("transfer_classical", 4),
+    "transfer_dressed_quantum": ("transfer_dressed_quantum", 4),
+}
+#: models whose runs another module trains: key prefix -> "module:function" (same signature as _train_one)
+EXTERNAL_TRAINERS = {
+    "quanv_": "helpers.quanvolution:train_benchmark_run",
+    "transfer_": "helpers.transfer:train_benchmark_run",
 }
 #: the comparisons, seed by seed: (model a, model b), reported as a − b
 PAIRS: tuple[tuple[str, str], ...] = (
@@ -97,6 +112,10 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("hybrid_4q_frozen", "hybrid_4q"),
     ("hybrid_8q", "twin_8q"),
     ("cnn", "twin_4q"),
+    ("quanv_quantum", "quanv_classical"),
+    ("quanv_quantum", "quanv_none"),
+    ("transfer_dressed_quantum", "transfer_classical"),
+    ("transfer_dressed_quantum", "transfer_linear"),
 )
 PHASES = ("tune", "final")
 
@@ -203,6 +222,19 @@ CONFIGS: dict[str, BenchmarkConfig] = {
                SizePlan(4000, 1000, (0, 1, 2, 3, 4), _CORE + _SMALL_EXTRA),
                SizePlan(16000, 2000, (0, 1, 2), _CORE),
                SizePlan(None, 5000, (0, 1, 2), _CORE)),
+    ),
+    # Chapter 10: quanvolution on 1,000 real MNIST training images (features cached in data/).
+    "quanvolution": BenchmarkConfig(
+        name="quanvolution", datasets=("mnist",),
+        sizes=(SizePlan(1000, 500, (0, 1, 2, 3, 4), ("quanv_none", "quanv_classical", "quanv_quantum")),),
+        tuning_n_train=1000, tuning_n_val=500, epochs=100, patience=5,
+    ),
+    # Chapter 11: CIFAR-10 cat vs dog (n_train counts cat and dog images) on the frozen pretrained trunk.
+    "transfer": BenchmarkConfig(
+        name="transfer", datasets=("cifar10",),
+        sizes=(SizePlan(8000, 2000, (0, 1, 2, 3, 4),
+                        ("transfer_linear", "transfer_classical", "transfer_dressed_quantum")),),
+        tuning_n_train=8000, tuning_n_val=2000, epochs=100, patience=5,
     ),
 }
 
@@ -492,6 +524,17 @@ def _train_one(dataset: str, model_key: str, seed: int, n_train: int | None, n_v
     return row
 
 
+def _trainer_of(dataset: str, model_key: str, *args: Any) -> dict[str, Any]:
+    """Train one run with the trainer of its model (the course's CNN-based models, or chapters 10-11's)."""
+    import importlib
+
+    for prefix, target in EXTERNAL_TRAINERS.items():
+        if model_key.startswith(prefix):
+            module, function = target.split(":")
+            return getattr(importlib.import_module(module), function)(dataset, model_key, *args)
+    return _train_one(dataset, model_key, *args)
+
+
 def _set_threads(threads: int | None) -> None:
     if threads is None:
         return
@@ -547,7 +590,7 @@ def run_benchmark(config: BenchmarkConfig | str, output: Path | str, progress: b
 
     done = {_row_key(r) for r in results["rows"]}
     todo = [r for r in select_runs(plan_runs(config), only, shard) if r.as_tuple() not in done]
-    train = train_fn or _train_one
+    train = train_fn or _trainer_of
     _set_threads(threads)
     estimates = [estimate_seconds(config, r, results["rows"]) for r in todo]
     bar = None
