@@ -1,21 +1,33 @@
-# One-command entry points. Everything runs inside .venv (created on first use).
+# One-command entry points. Everything runs inside .venv (created on first use); chapter 09 runs in
+# .venv-tfq (see tfq.mk), and the Python 3.12 check in .venv-py312.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+TORCH_STAMP := $(VENV)/.installed-torch
+PY312  ?= python3.12
+VENV312 := .venv-py312
+STAMP312 := $(VENV312)/.installed
 
-.PHONY: install lab test notebooks clean-venv
+.PHONY: install install-torch lab test test-backends test-py312 lint notebooks clean-venv
 
 install: $(STAMP)
 
 # Re-install when the pins or the package metadata change.
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 10), "Python >= 3.10 needed, found " + sys.version.split()[0]'
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python >= 3.11 needed (PennyLane 0.45), found " + sys.version.split()[0]'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -r requirements.txt
 	$(PY) -m pip install --no-deps -e .
 	touch $(STAMP)
+
+# The optional torch backend (make test checks the quantum layer under it).
+install-torch: $(TORCH_STAMP)
+
+$(TORCH_STAMP): requirements-torch.txt $(STAMP)
+	$(PY) -m pip install -r requirements-torch.txt
+	touch $(TORCH_STAMP)
 
 # JupyterLab refuses to start as root unless told; containers (Binder, Docker, CI) often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -23,15 +35,45 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: install
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/00_index.ipynb
 
-test: install
+# The README's test command; CI (.ci/run) runs exactly this.
+test: install install-torch
+	$(PY) -m ruff check .
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-backends
+	$(MAKE) --no-print-directory test-py312
+	$(MAKE) --no-print-directory test-tfq
 
-# For maintainers: refresh every chapter's header/footer cells, re-execute every notebook in
-# place, in order, and record run times. Offline, set HQC_DATA_DIR (see README) first.
-notebooks: install
-	$(PY) -m helpers.notebook_tools navigation notebooks
-	$(PY) -m helpers.notebook_tools execute notebooks
-	$(PY) -m helpers.notebook_tools readme
+lint: install
+	$(PY) -m ruff check .
+
+# The quantum layer and the models under the two other Keras backends, one process each
+# (a process can hold only one backend). JAX with float64, so that 1e-6 checks are meaningful.
+LAYER_TESTS := tests/test_layers.py tests/test_models.py
+test-backends: install install-torch
+	KERAS_BACKEND=jax JAX_ENABLE_X64=1 $(PY) -m pytest -p no:cacheprovider $(LAYER_TESTS)
+	KERAS_BACKEND=torch $(PY) -m pytest -p no:cacheprovider $(LAYER_TESTS)
+
+# The unit tests on Python 3.12 (what Colab runs, and what PennyLane 0.46 will require), with the same pins.
+$(STAMP312): requirements.txt pyproject.toml
+	test -x $(VENV312)/bin/python || $(PY312) -m venv $(VENV312)
+	$(VENV312)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV312)/bin/python -m pip install --quiet -r requirements.txt
+	$(VENV312)/bin/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP312)
+
+test-py312: $(STAMP312)
+	$(VENV312)/bin/python -m pytest -p no:cacheprovider tests
+
+# For maintainers: the PennyLane reference of chapter 09, every chapter's header/footer cells,
+# every notebook re-executed in place, in order (each in its own kernel), their run times in
+# notebooks/run_times.json, and the README's tables and figure. Offline, set HQC_DATA_DIR first.
+notebooks: install tfq
+	$(PY) tools/tfq_reference.py
+	$(PY) -m tools.notebook_tools navigation notebooks
+	$(PY) -m tools.notebook_tools execute notebooks
+	$(PY) -m tools.notebook_tools readme
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(VENV312)
+
+include tfq.mk

@@ -43,15 +43,15 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import json
-import math
 import os
 import platform
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -628,7 +628,7 @@ def run_benchmark(config: BenchmarkConfig | str, output: Path | str, progress: b
         row = {"phase": key.phase, "dataset": key.dataset, "size": key.size, "model": key.model, "seed": key.seed,
                "learning_rate": lr, **train(key.dataset, key.model, key.seed, n_train, n_val, lr, config)}
         row.update(env, threads=threads, run_seconds=round(time.perf_counter() - start, 2),
-                   date=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+                   date=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
         if "data_fingerprint" in row:
             _check_provenance(output, results["provenance"], key.dataset, row["data_fingerprint"], env["keras_backend"])
         results["rows"].append(row)

@@ -45,9 +45,9 @@ import socket
 import tarfile
 import threading
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

@@ -12,7 +12,7 @@ probability distribution. Here the hybrid ends in ``Dense(num_classes, softmax)`
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import keras
 from keras import layers

@@ -31,16 +31,17 @@ a device whose qubits are connected in a line). The seed's circuit is the ring.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit import ParameterVector
+from qiskit.converters import dag_to_circuit
 from qiskit.primitives import StatevectorEstimator
 from qiskit.providers import BackendV2
 from qiskit.quantum_info import SparsePauliOp
-from qiskit.converters import dag_to_circuit
 from qiskit.transpiler import generate_preset_pass_manager
 from qiskit_aer import AerSimulator
 

@@ -9,8 +9,14 @@ import numpy as np
 import pennylane as qml
 import pytest
 
-from helpers.circuits import (CircuitSpec, circuit_resources, draw_circuit, make_qnode,
-                              pennylane_needs_tf_broadcast_workaround, ring_pairs)
+from helpers.circuits import (
+    CircuitSpec,
+    circuit_resources,
+    draw_circuit,
+    make_qnode,
+    pennylane_needs_tf_broadcast_workaround,
+    ring_pairs,
+)
 
 
 def seed_qnn_4_qubits(params, inputs):

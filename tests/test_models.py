@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 
 from helpers.layers import QuantumLayer, RingDense
-from helpers.models import (MODEL_KINDS, create_classical_baseline, create_cnn, create_hybrid_model,
-                            create_model, trainable_params)
+from helpers.models import (
+    MODEL_KINDS,
+    create_classical_baseline,
+    create_cnn,
+    create_hybrid_model,
+    create_model,
+    trainable_params,
+)
 
 MNIST = (28, 28, 1)
 CIFAR = (32, 32, 3)
@@ -60,7 +66,7 @@ def test_hybrid_bottleneck_is_dense_then_batchnorm_then_sigmoid():
     model = create_hybrid_model(MNIST, 10)
     bottleneck = model.get_layer("bottleneck")
     dense, norm, squash = bottleneck.layers
-    assert [type(l).__name__ for l in bottleneck.layers] == ["Dense", "BatchNormalization", "Activation"]
+    assert [type(layer).__name__ for layer in bottleneck.layers] == ["Dense", "BatchNormalization", "Activation"]
     assert dense.units == 4 and norm.momentum == 0.9 and squash.activation is keras.activations.sigmoid
     features = np.random.default_rng(0).normal(size=(8, 128)).astype("float32")
     # inference mode: BatchNormalization uses its moving statistics (0 and 1 at initialisation)

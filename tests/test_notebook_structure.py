@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.notebook_tools import FOOTER_TAG, HEADER_TAG, chapters, footer_markdown, header_markdown
+from tools.notebook_tools import FOOTER_TAG, HEADER_TAG, chapters, footer_markdown, header_markdown
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 CHAPTERS = chapters(NOTEBOOKS)

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("qiskit_aer")
 pytest.importorskip("qiskit_ibm_runtime")
 
-from qiskit import QuantumCircuit, transpile  # noqa: E402
+from qiskit import QuantumCircuit  # noqa: E402
 from qiskit.providers.fake_provider import GenericBackendV2  # noqa: E402
 from qiskit.quantum_info import SparsePauliOp, Statevector  # noqa: E402
 from qiskit_aer import AerSimulator  # noqa: E402

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from helpers.notebook_tools import readme_sections
+from tools.notebook_tools import readme_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -11,7 +11,7 @@ def test_generated_readme_sections_are_up_to_date():
     readme = (ROOT / "README.md").read_text()
     for name, body in readme_sections(ROOT).items():
         block = f"<!-- BEGIN generated: {name} -->\n{body}\n<!-- END generated: {name} -->"
-        assert block in readme, f"README section {name!r} is stale: run `make notebooks` (or python -m helpers.notebook_tools readme)"
+        assert block in readme, f"README section {name!r} is stale: run `make notebooks` (or python -m tools.notebook_tools readme)"
 
 
 def test_readme_figure_exists_and_readme_commands_are_the_makefile_targets():

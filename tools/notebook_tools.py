@@ -1,9 +1,12 @@
 """Maintainer tools for the notebooks (``make notebooks``).
 
-* ``python -m helpers.notebook_tools navigation notebooks`` writes the same header
+Not part of the installed ``helpers`` package: it needs nbformat and nbclient (installed with
+JupyterLab) and is run from the repository's root.
+
+* ``python -m tools.notebook_tools navigation notebooks`` writes the same header
   cell (Colab and Binder badges for that notebook) and footer cell (previous / index /
   next links) into every chapter, so nobody edits them by hand;
-* ``python -m helpers.notebook_tools execute notebooks`` re-runs every chapter in
+* ``python -m tools.notebook_tools execute notebooks`` re-runs every chapter in
   order, in place, with the current environment's kernel, and records how long each
   took in ``notebooks/run_times.json`` (the README's chapter table reads it).
 """
@@ -21,28 +24,14 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from helpers.course import FOOTER_TAG, HEADER_TAG, chapters, course_map
 from helpers.files import atomic_write_text
 
-
 REPOSITORY = "hybrid-qml-course/hybrid-qml-course"  # GitHub owner/name: the badges point here
-HEADER_TAG, FOOTER_TAG = "course-header", "course-footer"
-
-
-def chapters(folder: Path) -> list[Path]:
-    """The course's notebooks, in reading order (``NN_name.ipynb``)."""
-    return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 
 def _title(path: Path) -> str:
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and HEADER_TAG not in cell.metadata.get("tags", []):
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    title = line[2:].strip()
-                    # "03 — Title" -> "Title": the number is shown next to it anyway
-                    return title.split(" — ", 1)[1] if title[:2].isdigit() and " — " in title else title
-    return path.stem
+    return next(c.title for c in course_map(path.parent) if c.path.name == path.name)
 
 
 def header_markdown(path: Path) -> str:
@@ -82,28 +71,15 @@ def write_navigation(folder: Path) -> list[Path]:
 
 
 # ------------------------------------------------------------------ README
-CHAPTER_SUMMARIES = {
-    "00": "course map, how to run, environment check",
-    "01": "load MNIST, build and train the seed's CNN, read its mistakes",
-    "02": "states, rotations, measurement, entanglement, shots — with PennyLane",
-    "03": "the seed's QNN gate by gate, gradients, trainability",
-    "04": "why `KerasLayer` is gone and the Keras 3 layer that replaces it",
-    "05": "CNN → QNN → softmax against its parameter-matched classical twin",
-    "06": "the seed's own CIFAR-10 example, fixed; what a narrow bottleneck costs",
-    "07": "seeds, confidence intervals, ablations: does the quantum layer help?",
-    "08": "the same QNN in Qiskit: cross-check, finite shots, device noise, hardware cost",
-}
-
-
 def _chapter_table(root: Path) -> str:
     times_file = root / "notebooks" / "run_times.json"
     record = json.loads(times_file.read_text()) if times_file.is_file() else {"seconds": {}}
     rows = ["| # | Chapter | What you learn | Run time* |", "| --- | --- | --- | --- |"]
-    for path in chapters(root / "notebooks"):
-        seconds = record["seconds"].get(path.name)
+    for chapter in course_map(root / "notebooks"):
+        seconds = record["seconds"].get(chapter.path.name)
         time_text = f"{seconds / 60:.1f} min" if seconds else "not measured"
-        rows.append(f"| {path.name[:2]} | [{_title(path)}](notebooks/{path.name}) | "
-                    f"{CHAPTER_SUMMARIES.get(path.name[:2], '')} | {time_text} |")
+        rows.append(f"| {chapter.number} | [{chapter.title}](notebooks/{chapter.path.name}) | "
+                    f"{chapter.summary} | {time_text} |")
     rows.append("")
     rows.append(f"\\* measured by `make notebooks` ({record.get('machine', 'machine not recorded')}, "
                 f"{record.get('date', 'date not recorded')}).")
@@ -111,30 +87,39 @@ def _chapter_table(root: Path) -> str:
 
 
 def _benchmark_headline(root: Path) -> str:
-    from helpers.benchmark import comparisons, load_results, summarize, verdict
+    """The README's benchmark section: from results/benchmark_scale.json, or its shards while it runs."""
+    from helpers.benchmark import _config_from_dict, cap_share, comparisons, load_results, plan_runs, summarize, verdict
 
-    path = root / "results" / "benchmark_full.json"
-    if not path.is_file():
-        return "No committed benchmark results yet: run `python -m helpers.benchmark --config full`."
-    results = load_results(path)
-    rows = results["rows"]
-    config = results["config"]
-    expected = len(config["datasets"]) * len(config["models"]) * len(config["seeds"])
-    summary = summarize(rows)
-    lines = [f"From `results/benchmark_full.json` ({len(rows)} of {expected} runs, "
-             f"{len(config['seeds'])} seeds; made by `python -m helpers.benchmark --config full`; "
-             "details and plots in chapter 07):", ""]
-    standin = {r["dataset"] for r in rows if r.get("is_standin")}
-    for dataset in dict.fromkeys(summary["dataset"]):
-        s = summary[summary["dataset"] == dataset].set_index("model")
-        name = dataset + (" (offline stand-in: CIFAR-100 images of 10 other classes)" if dataset in standin else "")
+    merged = root / "results" / "benchmark_scale.json"
+    parts = sorted((root / "results").glob("benchmark_scale.part-*.json"))
+    files = [merged] if merged.is_file() else parts
+    if not files:
+        return ("No committed benchmark results yet: run `python -m helpers.benchmark --config scale` "
+                "(see chapter 07).")
+    results = [load_results(f) for f in files]
+    rows = [r for res in results for r in res["rows"]]
+    expected = len(plan_runs(_config_from_dict(results[0]["config"])))
+    final = [r for r in rows if r["phase"] == "final"]
+    source = ", ".join(f"`results/{f.name}`" for f in files)
+    complete = len(rows) == expected
+    lines = [f"From {source} ({len(rows)} of {expected} planned runs"
+             + ("" if complete else ": **the benchmark is still running; these are partial results**")
+             + "; made by `python -m helpers.benchmark --config scale`; method, plots and explanation in chapter 07).",
+             ""]
+    if not final:
+        lines.append("No final runs have finished yet (the learning rates are being tuned).")
+        return "\n".join(lines)
+    summary = summarize(final)
+    for (data, size), s in summary.groupby(["data", "size"], sort=False):
+        s = s.set_index("model")
         accs = ", ".join(f"{m} {s.loc[m, 'mean accuracy']:.3f} ± "
                          + (f"{s.loc[m, 'ci half-width']:.3f}" if s.loc[m, "runs"] >= 3 else "n/a (under 3 seeds)")
                          for m in s.index)
-        lines.append(f"- **{name}** — mean test accuracy ± 95% CI: {accs}.")
-    for c in comparisons(rows):
-        if c["b"].startswith("twin"):
+        lines.append(f"- **{data}, {size} training images** — mean test accuracy ± 95% CI: {accs}.")
+    for c in comparisons(final):
+        if c["a"] == "hybrid_4q" and c["b"] == "twin_4q":
             lines.append(f"- {verdict(c)}")
+    lines.append(f"- {cap_share(final):.0%} of the finished final runs reached the epoch cap.")
     return "\n".join(lines)
 
 
@@ -173,9 +158,14 @@ def update_readme(root: Path) -> bool:
 
 
 def execute_notebook(path: Path, timeout: int = 900) -> float:
-    """Execute one notebook in place (cwd = its folder); returns seconds taken."""
+    """Execute one notebook in place (cwd = its folder) with its own kernel; returns seconds taken.
+
+    The kernel is the one the notebook names (chapter 09 runs in the TensorFlow Quantum
+    environment's ``hqc-tfq`` kernel, see tfq.mk); the others name ``python3``.
+    """
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute()
@@ -206,7 +196,7 @@ def execute_all(folder: Path, only: list[str] | None = None) -> dict[str, float]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.notebook_tools")
+    parser = argparse.ArgumentParser(prog="python -m tools.notebook_tools")
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("execute", help="re-execute notebooks in place, in order")
     ex.add_argument("folder", type=Path)

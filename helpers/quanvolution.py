@@ -1,0 +1,485 @@
+"""Quanvolution (Henderson et al. 2019): a fixed random quantum circuit used as a 2×2 image filter.
+
+Introduced in notebook 10.
+
+Each non-overlapping ``patch × patch`` block of an image (stride = patch) is encoded into
+``patch²`` qubits with ``RY(π·x)`` (one pixel per qubit), a fixed random circuit
+(PennyLane's ``qml.RandomLayers``) acts on them, and the ``⟨Z⟩`` of every qubit becomes one
+output channel. A 28×28 MNIST digit becomes a 14×14×4 feature map, computed once per image
+(no parameter of the circuit is trained) and cached in the repository's ``data/`` folder.
+
+The controls of chapter 10 give the same small classifier the same images with the same
+output shape:
+
+* ``"none"`` — no filter: the raw pixels, each 2×2 block's 4 pixels as 4 channels
+  (space-to-depth, 14×14×4). Exactly the same numbers as the image, so nothing is lost or
+  invented; only their arrangement matches the filters'.
+* ``"classical"`` — a random *classical* 2×2 filter: ``cos(π·(W·x) + b)`` per output channel
+  with ``W`` ~ N(0, 1) and ``b`` ~ U(0, 2π) drawn once (random Fourier features), bounded in
+  [−1, 1] like ``⟨Z⟩``.
+* ``"quantum"`` — the quanvolution filter.
+
+Two simulations of the circuit, checked against each other in the tests and in the chapter:
+the PennyLane QNode (``method="pennylane"``, one broadcast call per image, as in PennyLane's
+demo) and an exact dense-unitary simulation in NumPy (``method="exact"``): the circuit's
+unitary ``U`` comes from ``qml.matrix``, the encoded state is a real product state ``ψ``, and
+``⟨Z_j⟩ = Σ_b |(Uψ)_b|² z_j(b)``, for many patches in one matrix product.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "FILTERS",
+    "QuanvSpec",
+    "cache_dir",
+    "cached_quanv_features",
+    "classical_filter",
+    "create_quanv_classifier",
+    "extract_patches",
+    "featurize_dataset",
+    "feature_cache_path",
+    "filter_features",
+    "make_quanv_qnode",
+    "measure_precompute_rate",
+    "quanv_circuit",
+    "quanv_features",
+    "quanv_unitary",
+    "space_to_depth",
+    "train_benchmark_run",
+]
+
+FILTERS = ("none", "classical", "quantum")
+METHODS = ("exact", "pennylane")
+#: benchmark model key -> filter
+MODEL_FILTERS = {"quanv_none": "none", "quanv_classical": "classical", "quanv_quantum": "quantum"}
+_CACHE_VERSION = 1
+_MAX_EXACT_QUBITS = 12  # the dense unitary has 4**n complex entries: 16 qubits would need 68 GB
+
+
+@dataclass(frozen=True)
+class QuanvSpec:
+    """What defines a quanvolution filter. Introduced in notebook 10.
+
+    ``patch``: side of the square patch, also the stride (2 → 4 qubits, 3 → 9 qubits);
+    ``n_layers``: layers of ``qml.RandomLayers``; ``seed``: seed of the random circuit (its
+    gate choice and its angles). Everything else is built from it, and its digest names
+    the cache files.
+    """
+
+    patch: int = 2
+    n_layers: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name, low, high in (("patch", 1, 4), ("n_layers", 1, 10)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+                raise ValueError(f"{name}={value!r} is out of range: allowed integers {low} to {high}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+    @property
+    def n_qubits(self) -> int:
+        return self.patch * self.patch
+
+    def weights(self) -> np.ndarray:
+        """The random circuit's fixed angles, uniform in [0, 2π), shape (n_layers, n_qubits)."""
+        return np.random.default_rng(self.seed).uniform(0.0, 2 * math.pi, (self.n_layers, self.n_qubits))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "quanvolution", "patch": self.patch, "n_layers": self.n_layers, "seed": self.seed,
+                "encoding": "RY(pi*x)", "layer": "qml.RandomLayers", "readout": "expval(Z) per qubit"}
+
+
+# ----------------------------------------------------------------- patches
+def _as_images(images: Any) -> np.ndarray:
+    x = np.asarray(images)
+    if x.ndim == 4 and x.shape[-1] == 1:
+        x = x[..., 0]
+    if x.ndim != 3:
+        raise ValueError(f"images must have shape (n, height, width) or (n, height, width, 1), got {np.shape(images)}")
+    if x.size and (np.nanmin(x) < 0 or np.nanmax(x) > 1 or not np.isfinite(x).all()):
+        raise ValueError(f"pixel values must lie in [0, 1] (scale uint8 images by 1/255), found "
+                         f"{np.nanmin(x):.3g} to {np.nanmax(x):.3g}")
+    return x
+
+
+def extract_patches(images: Any, patch: int = 2) -> np.ndarray:
+    """Non-overlapping ``patch × patch`` blocks (stride ``patch``): shape (n, h, w, patch²).
+
+    Introduced in notebook 10. Rows and columns that do not fill a whole patch are dropped
+    (28 // 3 = 9 patches of 3 × 3 cover 27 of the 28 rows). Within a patch the pixels are in
+    reading order: for 2 × 2, ``[x[j, k], x[j, k+1], x[j+1, k], x[j+1, k+1]]``, the order of
+    PennyLane's demo.
+    """
+    if isinstance(patch, bool) or not isinstance(patch, (int, np.integer)) or patch < 1:
+        raise ValueError(f"patch must be a positive integer, got {patch!r}")
+    x = _as_images(images)
+    n, height, width = x.shape
+    h, w = height // patch, width // patch
+    if h == 0 or w == 0:
+        raise ValueError(f"images of {height}×{width} pixels are smaller than one {patch}×{patch} patch")
+    x = x[:, : h * patch, : w * patch].reshape(n, h, patch, w, patch)
+    return x.transpose(0, 1, 3, 2, 4).reshape(n, h, w, patch * patch)
+
+
+def space_to_depth(images: Any, patch: int = 2) -> np.ndarray:
+    """The "no filter" control: the raw pixels of each patch as channels, (n, h, w, patch²), float32."""
+    return extract_patches(images, patch).astype(np.float32)
+
+
+# ----------------------------------------------------------------- circuit
+def quanv_circuit(pixels: Any, spec: QuanvSpec) -> list:
+    """The filter's quantum function (call it inside a QNode): RY(π·x) encoding, random layer, ⟨Z⟩ each.
+
+    ``pixels`` has shape (n_qubits,) or (batch, n_qubits) (PennyLane parameter broadcasting).
+    """
+    import pennylane as qml
+
+    pixels = qml.math.asarray(pixels)
+    for j in range(spec.n_qubits):
+        qml.RY(math.pi * pixels[..., j], wires=j)
+    qml.RandomLayers(spec.weights(), wires=range(spec.n_qubits), seed=spec.seed)
+    return [qml.expval(qml.PauliZ(j)) for j in range(spec.n_qubits)]
+
+
+def make_quanv_qnode(spec: QuanvSpec, device: str = "default.qubit"):
+    """The filter as a PennyLane QNode ``qnode(pixels)``; draw it with ``qml.draw(qnode)(pixels)``."""
+    import pennylane as qml
+
+    dev = qml.device(device, wires=spec.n_qubits)
+
+    @qml.qnode(dev)
+    def quanvolution_filter(pixels):
+        return quanv_circuit(pixels, spec)
+
+    return quanvolution_filter
+
+
+def quanv_unitary(spec: QuanvSpec) -> np.ndarray:
+    """The unitary of the fixed random layer, (2**n, 2**n), wire 0 the most significant bit (PennyLane's order)."""
+    import pennylane as qml
+
+    if spec.n_qubits > _MAX_EXACT_QUBITS:
+        raise ValueError(f"{spec.n_qubits} qubits: the dense unitary would hold 4**{spec.n_qubits} entries; "
+                         f"method='exact' allows at most {_MAX_EXACT_QUBITS} qubits, use method='pennylane'")
+    op = qml.RandomLayers(spec.weights(), wires=range(spec.n_qubits), seed=spec.seed)
+    return np.asarray(qml.matrix(op, wire_order=range(spec.n_qubits)), dtype=np.complex128)
+
+
+def _z_signs(n: int) -> np.ndarray:
+    """z_j(b) = +1 if bit j of basis state b is 0 else −1 (wire 0 = most significant): shape (2**n, n)."""
+    bits = (np.arange(2 ** n)[:, None] >> (n - 1 - np.arange(n))[None, :]) & 1
+    return (1 - 2 * bits).astype(np.float64)
+
+
+def _exact_filter(patches: np.ndarray, spec: QuanvSpec, chunk: int = 65536) -> np.ndarray:
+    """⟨Z_j⟩ for every patch (rows of ``patches``, shape (m, n_qubits)) by the dense unitary."""
+    n = spec.n_qubits
+    u_t = quanv_unitary(spec).T
+    signs = _z_signs(n)
+    bits = ((np.arange(2 ** n)[:, None] >> (n - 1 - np.arange(n))[None, :]) & 1).astype(bool)  # (2**n, n)
+    out = np.empty((len(patches), n), dtype=np.float64)
+    for start in range(0, len(patches), chunk):
+        half = 0.5 * math.pi * patches[start:start + chunk].astype(np.float64)  # RY(θ)|0> = cos(θ/2)|0> + sin(θ/2)|1>
+        cos, sin = np.cos(half), np.sin(half)
+        psi = np.ones((len(half), 2 ** n))
+        for j in range(n):
+            psi *= np.where(bits[:, j][None, :], sin[:, j:j + 1], cos[:, j:j + 1])
+        amplitudes = psi @ u_t
+        out[start:start + chunk] = (amplitudes.real ** 2 + amplitudes.imag ** 2) @ signs
+    return out
+
+
+def quanv_features(images: Any, spec: QuanvSpec = QuanvSpec(), method: str = "exact") -> np.ndarray:
+    """The quanvolution feature maps of ``images``, (n, h, w, n_qubits) float32, without caching.
+
+    Introduced in notebook 10. ``method="exact"`` (dense unitary, NumPy, all patches of all
+    images at once) or ``"pennylane"`` (the QNode, one broadcast call per image, like
+    PennyLane's demo); they agree to about 1e-15.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}: allowed {', '.join(map(repr, METHODS))}")
+    patches = extract_patches(images, spec.patch)
+    n, h, w, q = patches.shape
+    if method == "exact":
+        out = _exact_filter(patches.reshape(-1, q), spec)
+    else:
+        qnode = make_quanv_qnode(spec)
+        out = np.empty((n, h * w, q))
+        for i in range(n):
+            out[i] = np.stack(qnode(patches[i].reshape(-1, q).astype(np.float64)), axis=-1)
+    return out.reshape(n, h, w, q).astype(np.float32)
+
+
+def classical_filter(images: Any, patch: int = 2, n_out: int | None = None, seed: int = 0,
+                     nonlinearity: str = "cos") -> np.ndarray:
+    """The random classical control: ``f(π·(W·x) + b)`` per patch, (n, h, w, n_out) float32.
+
+    Introduced in notebook 10. ``W`` (patch², n_out) ~ N(0, 1) and ``b`` ~ U(0, 2π) are drawn
+    once from ``seed`` (never trained); ``nonlinearity`` is ``"cos"`` (random Fourier
+    features) or ``"tanh"`` (then without the offset ``b``); both are bounded in [−1, 1] like ⟨Z⟩.
+    ``n_out`` defaults to patch², the quantum filter's number of channels.
+    """
+    if nonlinearity not in ("cos", "tanh"):
+        raise ValueError(f"unknown nonlinearity {nonlinearity!r}: allowed 'cos', 'tanh'")
+    patches = extract_patches(images, patch).astype(np.float64)
+    n_in = patch * patch
+    n_out = n_in if n_out is None else n_out
+    if isinstance(n_out, bool) or not isinstance(n_out, (int, np.integer)) or n_out < 1:
+        raise ValueError(f"n_out must be a positive integer, got {n_out!r}")
+    rng = np.random.default_rng([seed, 7])  # another stream than the quantum circuit's of the same seed
+    w = rng.normal(0.0, 1.0, (n_in, n_out))
+    b = rng.uniform(0.0, 2 * math.pi, n_out)
+    z = math.pi * (patches @ w)
+    return (np.cos(z + b) if nonlinearity == "cos" else np.tanh(z)).astype(np.float32)
+
+
+# ----------------------------------------------------------------- cache
+def cache_dir() -> Path:
+    """Where the course writes its caches: ``$HQC_CACHE_DIR``, else the repository's ``data/`` folder.
+
+    Not ``$HQC_DATA_DIR``: that folder holds the (possibly read-only, shared) datasets.
+    """
+    env = os.environ.get("HQC_CACHE_DIR")
+    return Path(env).expanduser() if env else Path(__file__).resolve().parent.parent / "data"
+
+
+def _image_digests(x: np.ndarray) -> np.ndarray:
+    """One 64-bit digest per image (blake2b of its float32 bytes)."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    return np.array([int.from_bytes(hashlib.blake2b(img.tobytes(), digest_size=8).digest(), "little")
+                     for img in x], dtype=np.uint64)
+
+
+def _fingerprint_dict(data_fingerprint: Any) -> dict[str, Any]:
+    if data_fingerprint is None:
+        return {}
+    return data_fingerprint.to_dict() if hasattr(data_fingerprint, "to_dict") else dict(data_fingerprint)
+
+
+def _cache_meta(spec: QuanvSpec, data_fingerprint: Any, digests: np.ndarray, shape: tuple) -> dict[str, Any]:
+    image_set = hashlib.sha256(np.sort(digests).tobytes()).hexdigest()
+    return {"version": _CACHE_VERSION, "spec": spec.to_dict(), "data": _fingerprint_dict(data_fingerprint),
+            "images": int(len(digests)), "image_set_sha256": image_set, "image_shape": list(shape)}
+
+
+def feature_cache_path(meta: dict[str, Any]) -> Path:
+    """``data/quanv_p<patch>_q<qubits>_<fingerprint>.npz``: the fingerprint hashes the circuit spec and its
+    seed, the data's fingerprint and the set of images (their digests), so any change gives another file."""
+    key = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
+    spec = meta["spec"]
+    return cache_dir() / f"quanv_p{spec['patch']}_q{spec['patch'] ** 2}_n{meta['images']}_{key}.npz"
+
+
+def _checksum(features: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(features).tobytes()).hexdigest()
+
+
+def _read_cache(path: Path, meta: dict[str, Any], sorted_digests: np.ndarray, shape: tuple) -> tuple[np.ndarray | None, str]:
+    """The cached features in sorted-digest order, or None and why the file cannot be used."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            stored_meta = json.loads(str(f["meta"]))
+            keys, features, checksum = f["keys"], f["features"], str(f["checksum"])
+    except Exception as error:  # noqa: BLE001 - any unreadable file is rebuilt, never trusted
+        return None, f"unreadable ({type(error).__name__})"
+    if stored_meta != meta:
+        return None, "made for another circuit, data or image set"
+    if keys.shape != sorted_digests.shape or not np.array_equal(keys, sorted_digests):
+        return None, "its image digests differ"
+    if features.shape != shape or features.dtype != np.float32:
+        return None, f"features of shape {features.shape} {features.dtype}, expected {shape} float32"
+    if _checksum(features) != checksum:
+        return None, "checksum mismatch (corrupt)"
+    return features, ""
+
+
+def _write_cache(path: Path, meta: dict[str, Any], sorted_digests: np.ndarray, features: np.ndarray) -> None:
+    """Write atomically: a temporary file in the same folder, then one os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), keys=sorted_digests, features=features,
+                     checksum=np.array(_checksum(features)))
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cached_quanv_features(images: Any, spec: QuanvSpec = QuanvSpec(), data_fingerprint: Any = None,
+                          method: str = "exact", cache: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
+    """:func:`quanv_features`, computed once per set of images and then read from ``data/``.
+
+    Introduced in notebook 10. Returns ``(features, info)``; ``info`` says whether the cache
+    was used (``"status"``: ``"hit"``, ``"built"``, ``"rebuilt (<why>)"`` or ``"off"``), the file's
+    name, and the seconds spent. The same images in any order share one file (rows are stored
+    by image digest). A file that is unreadable, corrupt (checksum) or made for anything else is
+    rebuilt, and writes are atomic, so a killed run never leaves half a file.
+    """
+    x = _as_images(images)
+    start = time.perf_counter()
+    if not cache:
+        features = quanv_features(x, spec, method)
+        return features, {"status": "off", "file": None, "seconds": time.perf_counter() - start}
+    digests = _image_digests(x)
+    order = np.argsort(digests, kind="stable")
+    sorted_digests = digests[order]
+    h, w = x.shape[1] // spec.patch, x.shape[2] // spec.patch
+    shape = (len(x), h, w, spec.n_qubits)
+    meta = _cache_meta(spec, data_fingerprint, digests, tuple(x.shape[1:]))
+    path = feature_cache_path(meta)
+    status = "built"
+    if path.exists():
+        stored, why = _read_cache(path, meta, sorted_digests, shape)
+        if stored is not None:
+            features = np.empty_like(stored)
+            features[order] = stored
+            return features, {"status": "hit", "file": path.name, "seconds": time.perf_counter() - start}
+        status = f"rebuilt ({why})"
+    features = quanv_features(x, spec, method)
+    _write_cache(path, meta, sorted_digests, features[order])
+    return features, {"status": status, "file": path.name, "seconds": time.perf_counter() - start}
+
+
+def filter_features(kind: str, images: Any, seed: int = 0, data_fingerprint: Any = None,
+                    cache: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
+    """The 14×14×4 input of the classifier for one control (:data:`FILTERS`). Introduced in notebook 10.
+
+    ``seed`` draws the random filter (quantum circuit or classical projection); ``"none"`` has
+    nothing random. Only the quantum features are cached (the others cost milliseconds).
+    """
+    if kind not in FILTERS:
+        raise ValueError(f"unknown filter {kind!r}: allowed {', '.join(map(repr, FILTERS))}")
+    start = time.perf_counter()
+    if kind == "quantum":
+        return cached_quanv_features(images, QuanvSpec(2, 1, seed), data_fingerprint, cache=cache)
+    features = space_to_depth(images) if kind == "none" else classical_filter(images, 2, seed=seed)
+    return features, {"status": "not cached", "file": None, "seconds": time.perf_counter() - start}
+
+
+# ----------------------------------------------------------------- cost
+def measure_precompute_rate(spec: QuanvSpec, images: Any, method: str = "exact", repeats: int = 3) -> dict[str, Any]:
+    """Images per second of :func:`quanv_features` (no cache), ``repeats`` timed runs after one warm-up.
+
+    Introduced in notebook 10. Returns the median, min and max rate and the raw seconds.
+    """
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
+    x = _as_images(images)
+    quanv_features(x[:1], spec, method)  # warm-up: builds the unitary or the QNode's tape once
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        quanv_features(x, spec, method)
+        seconds.append(time.perf_counter() - start)
+    rates = [len(x) / s for s in seconds]
+    patches = extract_patches(x[:1], spec.patch).shape
+    return {"patch": f"{spec.patch}×{spec.patch}", "qubits": spec.n_qubits, "method": method,
+            "patches per image": patches[1] * patches[2], "images": len(x), "repeats": repeats,
+            "images/s (median)": float(np.median(rates)), "images/s (min)": float(min(rates)),
+            "images/s (max)": float(max(rates)), "seconds": [round(s, 4) for s in seconds]}
+
+
+# ----------------------------------------------------------------- classifier
+def create_quanv_classifier(input_shape: tuple[int, ...] = (14, 14, 4), num_classes: int = 10, seed: int = 0,
+                            learning_rate: float = 1e-3):
+    """The small classifier every control shares: Flatten → Dense(num_classes, softmax), as in PennyLane's demo.
+
+    Introduced in notebook 10. A linear read-out, so any difference between controls comes
+    from the fixed features they hand it.
+    """
+    import keras
+
+    from helpers.models import compile_classifier
+
+    shape = tuple(input_shape)
+    if len(shape) != 3 or not all(isinstance(d, (int, np.integer)) and d > 0 for d in shape):
+        raise ValueError(f"input_shape must be (height, width, channels) of positive integers, got {input_shape!r}")
+    model = keras.Sequential([
+        keras.Input(shape=shape),
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(num_classes, activation="softmax",
+                           kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 1000 + 9), name="classes"),
+    ], name="quanv_classifier")
+    return compile_classifier(model, learning_rate)
+
+
+def featurize_dataset(data, kind: str, seed: int, cache: bool = True):
+    """``data`` (a :class:`helpers.data.Dataset`) with its three splits replaced by one control's features.
+
+    Returns ``(dataset, info)``; ``info`` sums the feature seconds and lists the cache status per split.
+    """
+    parts, info = {}, {"seconds": 0.0, "status": {}}
+    for split in ("train", "val", "test"):
+        features, meta = filter_features(kind, getattr(data, f"x_{split}"), seed, data.fingerprint, cache)
+        parts[f"x_{split}"] = features
+        info["seconds"] += meta["seconds"]
+        info["status"][split] = meta["status"]
+    return dataclasses.replace(data, **parts), info
+
+
+_loaded: dict[tuple, Any] = {}
+
+
+def train_benchmark_run(dataset: str, model_key: str, seed: int, n_train: int | None, n_val: int,
+                        learning_rate: float, config: Any) -> dict[str, Any]:
+    """One run of ``helpers.benchmark --config quanvolution``: features of one control, then the classifier.
+
+    Introduced in notebook 10. The seed fixes the MNIST subset, the random filter (quantum or
+    classical) and the classifier's initial weights and batch order.
+    """
+    import keras
+
+    from helpers.data import load_dataset
+    from helpers.reproducibility import set_seed
+    from helpers.training import train_and_evaluate
+
+    if dataset != "mnist":
+        raise ValueError(f"quanvolution runs on MNIST only, got dataset {dataset!r}")
+    if model_key not in MODEL_FILTERS:
+        raise ValueError(f"unknown model {model_key!r}: allowed {', '.join(map(repr, MODEL_FILTERS))}")
+    key = (dataset, n_train, n_val, config.n_test, seed)
+    if key not in _loaded:
+        _loaded.clear()
+        _loaded[key] = load_dataset(dataset, n_train, n_val, config.n_test, seed=seed, verbose=False)
+    data = _loaded[key]
+    features, info = featurize_dataset(data, MODEL_FILTERS[model_key], seed)
+    set_seed(seed)
+    model = create_quanv_classifier(features.input_shape, data.num_classes, seed=seed, learning_rate=learning_rate)
+    result = train_and_evaluate(model, features, epochs=config.epochs, patience=config.patience,
+                                batch_size=config.batch_size)
+    best = result.best_epoch - 1
+    row = {
+        "n_train": len(data.y_train), "n_val": len(data.y_val), "n_test": len(data.y_test),
+        "test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
+        "val_accuracy": result.history["val_accuracy"][best], "val_loss": result.history["val_loss"][best],
+        "train_accuracy": result.history["accuracy"][best],
+        "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+        "hit_cap": result.epochs_run == config.epochs,
+        "seconds_per_epoch": result.seconds_per_epoch, "epoch_seconds": result.epoch_seconds,
+        "inference_seconds": result.inference_seconds, "trainable_params": result.trainable_params,
+        "data_name": data.name, "data_fingerprint": data.fingerprint.to_dict(),
+        "filter": MODEL_FILTERS[model_key], "feature_seconds": round(info["seconds"], 3),
+        "feature_cache": info["status"],
+    }
+    keras.backend.clear_session()
+    return row
