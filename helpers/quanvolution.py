@@ -21,9 +21,10 @@ output shape:
 
 Two simulations of the circuit, checked against each other in the tests and in the chapter:
 the PennyLane QNode (``method="pennylane"``, one broadcast call per image, as in PennyLane's
-demo) and an exact dense-unitary simulation in NumPy (``method="exact"``): the circuit's
-unitary ``U`` comes from ``qml.matrix``, the encoded state is a real product state ``ψ``, and
-``⟨Z_j⟩ = Σ_b |(Uψ)_b|² z_j(b)``, for many patches in one matrix product.
+demo) and an exact statevector simulation in NumPy (``method="exact"``) of many patches at once:
+the encoded state is a product state, the random layer's gates (its PennyLane decomposition)
+act one by one, and ``⟨Z_j⟩ = Σ_b |ψ_b|² z_j(b)``. :func:`quanv_unitary` gives the layer's
+unitary from ``qml.matrix`` for a third, independent check.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ __all__ = [
     "quanv_circuit",
     "quanv_features",
     "quanv_unitary",
+    "random_layer_gates",
     "space_to_depth",
     "train_benchmark_run",
 ]
@@ -67,6 +69,7 @@ METHODS = ("exact", "pennylane")
 MODEL_FILTERS = {"quanv_none": "none", "quanv_classical": "classical", "quanv_quantum": "quantum"}
 _CACHE_VERSION = 1
 _MAX_EXACT_QUBITS = 12  # the dense unitary has 4**n complex entries: 16 qubits would need 68 GB
+_DENSE_MAX_QUBITS = 5  # up to here one product with the dense unitary beats applying gates one by one
 
 
 @dataclass(frozen=True)
@@ -169,13 +172,20 @@ def make_quanv_qnode(spec: QuanvSpec, device: str = "default.qubit"):
     return quanvolution_filter
 
 
+def random_layer_gates(spec: QuanvSpec) -> list:
+    """The fixed random layer as PennyLane operations (its decomposition into RX/RY/RZ and CNOT)."""
+    import pennylane as qml
+
+    return list(qml.RandomLayers(spec.weights(), wires=range(spec.n_qubits), seed=spec.seed).decomposition())
+
+
 def quanv_unitary(spec: QuanvSpec) -> np.ndarray:
     """The unitary of the fixed random layer, (2**n, 2**n), wire 0 the most significant bit (PennyLane's order)."""
     import pennylane as qml
 
     if spec.n_qubits > _MAX_EXACT_QUBITS:
         raise ValueError(f"{spec.n_qubits} qubits: the dense unitary would hold 4**{spec.n_qubits} entries; "
-                         f"method='exact' allows at most {_MAX_EXACT_QUBITS} qubits, use method='pennylane'")
+                         f"at most {_MAX_EXACT_QUBITS} qubits here")
     op = qml.RandomLayers(spec.weights(), wires=range(spec.n_qubits), seed=spec.seed)
     return np.asarray(qml.matrix(op, wire_order=range(spec.n_qubits)), dtype=np.complex128)
 
@@ -186,28 +196,66 @@ def _z_signs(n: int) -> np.ndarray:
     return (1 - 2 * bits).astype(np.float64)
 
 
-def _exact_filter(patches: np.ndarray, spec: QuanvSpec, chunk: int = 65536) -> np.ndarray:
-    """⟨Z_j⟩ for every patch (rows of ``patches``, shape (m, n_qubits)) by the dense unitary."""
+def _exact_filter(patches: np.ndarray, spec: QuanvSpec, max_amplitudes: int = 1 << 22) -> np.ndarray:
+    """⟨Z_j⟩ for every patch (rows of ``patches``, shape (m, n_qubits)): an exact statevector simulation.
+
+    The encoding is a product state (real amplitudes); then, for up to 5 qubits, one product
+    with the layer's dense unitary (4**n per patch), and above that the layer's gates act one by
+    one on the batch of states (cost ∝ gates × 2**n per patch).
+    """
+    import pennylane as qml
+
     n = spec.n_qubits
-    u_t = quanv_unitary(spec).T
+    gates = []
+    for op in random_layer_gates(spec):
+        wires = [int(w) for w in op.wires]
+        if op.name == "CNOT":
+            gates.append(("cnot", wires, None))
+        elif len(wires) == 1:
+            gates.append(("one", wires, np.asarray(qml.matrix(op), dtype=np.complex128)))
+        else:
+            raise NotImplementedError(f"gate {op.name} on {len(wires)} wires is not simulated here")
     signs = _z_signs(n)
-    bits = ((np.arange(2 ** n)[:, None] >> (n - 1 - np.arange(n))[None, :]) & 1).astype(bool)  # (2**n, n)
+    dense = quanv_unitary(spec).T if n <= _DENSE_MAX_QUBITS else None
     out = np.empty((len(patches), n), dtype=np.float64)
+    chunk = max(1, max_amplitudes >> n)
     for start in range(0, len(patches), chunk):
         half = 0.5 * math.pi * patches[start:start + chunk].astype(np.float64)  # RY(θ)|0> = cos(θ/2)|0> + sin(θ/2)|1>
-        cos, sin = np.cos(half), np.sin(half)
-        psi = np.ones((len(half), 2 ** n))
-        for j in range(n):
-            psi *= np.where(bits[:, j][None, :], sin[:, j:j + 1], cos[:, j:j + 1])
-        amplitudes = psi @ u_t
-        out[start:start + chunk] = (amplitudes.real ** 2 + amplitudes.imag ** 2) @ signs
+        m = len(half)
+        psi = np.ones((m, 1))
+        for j in range(n):  # kron of the single-qubit states, wire 0 most significant
+            psi = (psi[:, :, None] * np.stack([np.cos(half[:, j]), np.sin(half[:, j])], axis=1)[:, None, :]).reshape(m, -1)
+        if dense is not None:  # few qubits: one matrix product with the layer's unitary is fastest
+            state = psi @ dense.real + 1j * (psi @ dense.imag)
+        else:
+            state = psi.astype(np.complex128)
+            for kind, wires, matrix in gates:
+                if kind == "one":
+                    view = state.reshape(m, 2 ** wires[0], 2, -1)  # axis 2 is the gate's wire
+                    s0, s1 = view[:, :, 0, :], view[:, :, 1, :]
+                    new0 = matrix[0, 0] * s0 + matrix[0, 1] * s1
+                    s1 *= matrix[1, 1]
+                    s1 += matrix[1, 0] * s0
+                    s0[...] = new0
+                else:  # CNOT: where the control is 1, swap the target's 0 and 1 amplitudes
+                    control, target = wires
+                    view = state.reshape((m,) + (2,) * n)
+                    index0 = [slice(None)] * (n + 1)
+                    index0[control + 1], index0[target + 1] = 1, 0
+                    index1 = list(index0)
+                    index1[target + 1] = 1
+                    flipped = view[tuple(index0)].copy()
+                    view[tuple(index0)] = view[tuple(index1)]
+                    view[tuple(index1)] = flipped
+        probabilities = (state.real ** 2 + state.imag ** 2).reshape(m, -1)
+        out[start:start + chunk] = probabilities @ signs
     return out
 
 
 def quanv_features(images: Any, spec: QuanvSpec = QuanvSpec(), method: str = "exact") -> np.ndarray:
     """The quanvolution feature maps of ``images``, (n, h, w, n_qubits) float32, without caching.
 
-    Introduced in notebook 10. ``method="exact"`` (dense unitary, NumPy, all patches of all
+    Introduced in notebook 10. ``method="exact"`` (statevector in NumPy, all patches of all
     images at once) or ``"pennylane"`` (the QNode, one broadcast call per image, like
     PennyLane's demo); they agree to about 1e-15.
     """

@@ -1,0 +1,492 @@
+"""Quantum transfer learning (Mari et al. 2019): a frozen pretrained CNN, then a "dressed" quantum circuit.
+
+Introduced in notebook 11.
+
+The course pretrains its own CNN trunk (:func:`helpers.models.create_cnn_trunk`) on the 8
+CIFAR-10 classes that are neither cat nor dog (40,000 training images; no downloaded
+weights), caches the weights in the repository's ``data/`` folder under a fingerprint, and
+freezes it. On the two held-out classes, cat vs dog (Mari et al.'s CIFAR task), three heads
+read the trunk's 128 features:
+
+* ``"linear"`` — ``Dense(2, softmax)``;
+* ``"classical"`` — ``Dense(4) → BatchNorm → sigmoid → RingDense(4, 3 layers) → Dense(2)``: the
+  dressed circuit with its circuit replaced by the course's classical block of the same
+  parameter count;
+* ``"dressed_quantum"`` — ``Dense(4) → BatchNorm → sigmoid → QuantumLayer(4 qubits, 3 layers) →
+  Dense(2)``: Mari et al.'s dressed quantum circuit (their depth-6 circuit had 24 angles; this
+  one has 2 × 4 × 3 = 24 too).
+
+The frozen trunk's features are computed once per image and cached too, so the heads train
+on 128 numbers per image in seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "HEADS",
+    "SOURCE_CLASSES",
+    "TARGET_CLASSES",
+    "PretrainSpec",
+    "TransferImages",
+    "cache_dir",
+    "create_transfer_head",
+    "load_transfer_images",
+    "pretrained_network",
+    "pretrained_trunk",
+    "target_dataset",
+    "trunk_features",
+    "train_benchmark_run",
+]
+
+HEADS = ("linear", "classical", "dressed_quantum")
+MODEL_HEADS = {"transfer_linear": "linear", "transfer_classical": "classical",
+               "transfer_dressed_quantum": "dressed_quantum"}
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+TARGET_CLASSES = (3, 5)  # cat, dog
+SOURCE_CLASSES = tuple(c for c in range(10) if c not in TARGET_CLASSES)
+_CACHE_VERSION = 2
+
+
+def cache_dir() -> Path:
+    """Where the course writes its caches: ``$HQC_CACHE_DIR``, else the repository's ``data/`` folder."""
+    env = os.environ.get("HQC_CACHE_DIR")
+    return Path(env).expanduser() if env else Path(__file__).resolve().parent.parent / "data"
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _images_sha256(x: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(x, dtype=np.float32).tobytes()).hexdigest()
+
+
+# ----------------------------------------------------------------- data
+@dataclass
+class TransferImages:
+    """CIFAR-10 split for transfer learning. Introduced in notebook 11.
+
+    ``source_*``: the 8 other classes, labels 0–7 in :data:`SOURCE_CLASSES` order (40,000
+    train, 8,000 test). ``target_*``: cat (0) and dog (1) (10,000 train, 2,000 test).
+    """
+
+    name: str
+    fingerprint: Any  # helpers.data.DataFingerprint
+    source: str
+    source_x_train: np.ndarray
+    source_y_train: np.ndarray
+    source_x_test: np.ndarray
+    source_y_test: np.ndarray
+    target_x_train: np.ndarray
+    target_y_train: np.ndarray
+    target_x_test: np.ndarray
+    target_y_test: np.ndarray
+
+    @property
+    def source_names(self) -> tuple[str, ...]:
+        return tuple(CIFAR10_CLASSES[c] for c in SOURCE_CLASSES)
+
+    @property
+    def target_names(self) -> tuple[str, ...]:
+        return tuple(CIFAR10_CLASSES[c] for c in TARGET_CLASSES)
+
+    def counts(self) -> dict[str, int]:
+        return {"source train": len(self.source_y_train), "source test": len(self.source_y_test),
+                "target train": len(self.target_y_train), "target test": len(self.target_y_test)}
+
+
+def load_transfer_images(verbose: bool = False) -> TransferImages:
+    """All 60,000 CIFAR-10 images, split into the 8 source classes and cat vs dog. Introduced in notebook 11.
+
+    The images come from :func:`helpers.data.load_dataset` (all training images, in the
+    order of its seed 0; the official test split), then are split by class.
+    """
+    from helpers.data import load_dataset
+
+    data = load_dataset("cifar10", None, 10, None, seed=0, verbose=verbose)
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    source_map = np.full(10, -1)
+    source_map[list(SOURCE_CLASSES)] = np.arange(len(SOURCE_CLASSES))
+    target_map = np.full(10, -1)
+    target_map[list(TARGET_CLASSES)] = np.arange(len(TARGET_CLASSES))
+
+    def part(images, labels, classes, mapping):
+        keep = np.isin(labels, classes)
+        return images[keep], mapping[labels[keep]].astype(np.int64)
+
+    sx, sy = part(x, y, SOURCE_CLASSES, source_map)
+    tx, ty = part(x, y, TARGET_CLASSES, target_map)
+    sxt, syt = part(data.x_test, data.y_test, SOURCE_CLASSES, source_map)
+    txt, tyt = part(data.x_test, data.y_test, TARGET_CLASSES, target_map)
+    return TransferImages(data.name, data.fingerprint, data.source, sx, sy, sxt, syt, tx, ty, txt, tyt)
+
+
+# ----------------------------------------------------------------- pretraining
+@dataclass(frozen=True)
+class PretrainSpec:
+    """How the trunk is pretrained on the 8 source classes. Introduced in notebook 11.
+
+    The trunk is :func:`helpers.models.create_cnn_trunk` with ``Dense(8, softmax)`` on top,
+    trained with Adam for a fixed number of ``epochs`` on all 40,000 source training images
+    (no selection, so no validation split is needed), then tested once on the 8,000 source
+    test images.
+    """
+
+    epochs: int = 4
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not (isinstance(self.learning_rate, float) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be a positive float, got {self.learning_rate!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "cnn_trunk pretrained on CIFAR-10 minus cat and dog", "epochs": self.epochs,
+                "batch_size": self.batch_size, "learning_rate": self.learning_rate, "seed": self.seed,
+                "source_classes": list(SOURCE_CLASSES), "version": _CACHE_VERSION}
+
+
+def _source_network(spec: PretrainSpec):
+    """Trunk → Dense(8, softmax), not compiled (its saved weights then hold no optimizer state)."""
+    import keras
+
+    from helpers.models import create_cnn_trunk
+
+    return keras.Sequential([
+        keras.Input(shape=(32, 32, 3)),
+        create_cnn_trunk((32, 32, 3), seed=spec.seed),
+        keras.layers.Dense(len(SOURCE_CLASSES), activation="softmax",
+                           kernel_initializer=keras.initializers.GlorotUniform(seed=spec.seed * 1000 + 9),
+                           name="source_classes"),
+    ], name="source_classifier")
+
+
+def trunk_paths(spec: PretrainSpec, fingerprint: Any) -> tuple[Path, Path]:
+    """``data/transfer_trunk_<fingerprint>.weights.h5`` (the trunk's weights) and its ``.json`` record (spec,
+    data, the weights' sha256, the pretraining's cost and accuracy)."""
+    key = _digest({"spec": spec.to_dict(), "data": fingerprint.to_dict()})[:16]
+    base = cache_dir() / f"transfer_trunk_{key}"
+    return base.with_name(base.name + ".weights.h5"), base.with_name(base.name + ".json")
+
+
+def _read_trunk(spec: PretrainSpec, fingerprint: Any) -> tuple[Any, dict[str, Any] | None, str]:
+    weights, record_path = trunk_paths(spec, fingerprint)
+    if not weights.exists() or not record_path.exists():
+        return None, None, "absent"
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None, None, "its record is unreadable"
+    if record.get("spec") != spec.to_dict() or record.get("data") != fingerprint.to_dict():
+        return None, None, "made for another recipe or other data"
+    if _file_sha256(weights) != record.get("weights_sha256"):
+        return None, None, "the weights' checksum differs (corrupt or replaced)"
+    network = _source_network(spec)
+    try:
+        network.load_weights(weights)
+    except Exception as error:  # noqa: BLE001 - an unloadable file is retrained, never trusted
+        return None, None, f"unloadable ({type(error).__name__})"
+    return network, record, ""
+
+
+def pretrained_network(spec: PretrainSpec = PretrainSpec(), images: TransferImages | None = None,
+                       retrain: bool = False, verbose: int = 0):
+    """The 8-class network (trunk → Dense(8, softmax)) pretrained on the source classes; cached.
+
+    Introduced in notebook 11. Returns ``(network, record)``: ``record`` holds the pretraining's
+    seconds, per-epoch history and the accuracy on the 8,000 source test images, and
+    ``"status"`` (``"cache"``, ``"trained"``, or ``"retrained (<why>)"``). The cache is
+    ``data/transfer_trunk_<fingerprint>.weights.h5``; the fingerprint hashes the recipe and the
+    data's fingerprint, and the record stores the weights' sha256, checked at every load.
+    Weights are written to a temporary file and then renamed, and the record is written last,
+    so a killed run leaves no cache that looks complete.
+    """
+    from helpers.data import data_fingerprint
+    from helpers.files import atomic_write_text
+    from helpers.models import compile_classifier
+    from helpers.reproducibility import set_seed
+    from helpers.training import EpochTimer
+
+    fingerprint = images.fingerprint if images is not None else data_fingerprint("cifar10")
+    why = "retrain=True"
+    if not retrain:
+        network, record, why = _read_trunk(spec, fingerprint)
+        if network is not None:
+            return network, {**record, "status": "cache"}
+    images = images or load_transfer_images()
+    set_seed(spec.seed)
+    network = _source_network(spec)
+    model = compile_classifier(network, spec.learning_rate)
+    timer = EpochTimer()
+    start = time.perf_counter()
+    history = model.fit(images.source_x_train, images.source_y_train, epochs=spec.epochs,
+                        batch_size=spec.batch_size, verbose=verbose, callbacks=[timer])
+    seconds = time.perf_counter() - start
+    loss, accuracy = model.evaluate(images.source_x_test, images.source_y_test, batch_size=256, verbose=0)
+    weights, record_path = trunk_paths(spec, fingerprint)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=weights.parent, prefix=f".{weights.name}.", suffix=".weights.h5")
+    os.close(fd)
+    try:
+        plain = _source_network(spec)  # the same weights without the optimizer's state
+        plain.set_weights(network.get_weights())
+        plain.save_weights(tmp, overwrite=True)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, weights)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    record = {"spec": spec.to_dict(), "data": fingerprint.to_dict(), "data_name": images.name,
+              "weights_sha256": _file_sha256(weights), "seconds": round(seconds, 1),
+              "epoch_seconds": [round(s, 2) for s in timer.seconds],
+              "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+              "source_test_accuracy": float(accuracy), "source_test_loss": float(loss),
+              "source_train_images": int(len(images.source_y_train)),
+              "source_test_images": int(len(images.source_y_test))}
+    atomic_write_text(record_path, json.dumps(record, indent=1) + "\n")
+    return plain, {**record, "status": "trained" if why == "absent" else f"retrained ({why})"}
+
+
+def pretrained_trunk(spec: PretrainSpec = PretrainSpec(), images: TransferImages | None = None,
+                     retrain: bool = False, verbose: int = 0):
+    """The trunk of :func:`pretrained_network`, frozen: ``(trunk, record)``. Introduced in notebook 11."""
+    network, record = pretrained_network(spec, images, retrain, verbose)
+    trunk = network.get_layer("cnn_trunk")
+    trunk.trainable = False
+    return trunk, record
+
+
+# ----------------------------------------------------------------- features
+def _features_path(meta: dict[str, Any]) -> Path:
+    return cache_dir() / f"transfer_features_{_digest(meta)[:16]}.npz"
+
+
+def trunk_features(trunk, record: dict[str, Any], images: TransferImages | None = None,
+                   cache: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The frozen trunk's 128 features of every cat and dog image, computed once and cached.
+
+    Introduced in notebook 11. Returns ``({"x_train", "y_train", "x_test", "y_test"}, info)``.
+    The cache file's name hashes the trunk's weights (their sha256), the data's fingerprint and
+    the recipe; inside, the images' sha256 and a checksum of the features are checked, and any
+    mismatch or corruption rebuilds the file (written atomically).
+    """
+    from helpers.data import data_fingerprint
+
+    fingerprint = images.fingerprint if images is not None else data_fingerprint("cifar10")
+    meta = {"version": _CACHE_VERSION, "weights_sha256": record["weights_sha256"], "data": fingerprint.to_dict(),
+            "classes": list(TARGET_CLASSES), "layer": "cnn_trunk/features"}
+    path = _features_path(meta)
+    start = time.perf_counter()
+    status = "built"
+    if cache and path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                stored = {k: f[k] for k in f.files}
+            ok = (json.loads(str(stored["meta"])) == meta
+                  and str(stored["checksum"]) == _features_checksum(stored))
+            why = "" if ok else "made for another trunk or data, or corrupt (checksum)"
+        except Exception as error:  # noqa: BLE001 - unreadable: rebuild
+            ok, why = False, f"unreadable ({type(error).__name__})"
+        if ok:
+            out = {k: stored[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+            return out, {"status": "cache", "file": path.name, "seconds": time.perf_counter() - start}
+        status = f"rebuilt ({why})"
+    images = images or load_transfer_images()
+    out = {"x_train": trunk.predict(images.target_x_train, batch_size=256, verbose=0).astype(np.float32),
+           "y_train": images.target_y_train.astype(np.int64),
+           "x_test": trunk.predict(images.target_x_test, batch_size=256, verbose=0).astype(np.float32),
+           "y_test": images.target_y_test.astype(np.int64)}
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), checksum=np.array(_features_checksum(out)),
+                         images_sha256=np.array(_images_sha256(images.target_x_train) + _images_sha256(images.target_x_test)),
+                         **out)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return out, {"status": status if cache else "off", "file": path.name if cache else None,
+                 "seconds": time.perf_counter() - start}
+
+
+def _features_checksum(arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for k in ("x_train", "y_train", "x_test", "y_test"):
+        digest.update(k.encode() + np.ascontiguousarray(arrays[k]).tobytes())
+    return digest.hexdigest()
+
+
+def target_dataset(features: dict[str, np.ndarray], n_train: int, n_val: int, n_test: int | None, seed: int,
+                   name: str, fingerprint: Any, source: str = "", standardize: bool = True):
+    """A :class:`helpers.data.Dataset` of trunk features: ``n_train`` / ``n_val`` stratified from the 10,000
+    cat and dog training images with ``seed``, and ``n_test`` of the 2,000 test images (``None``: all).
+
+    With ``standardize`` (the default, used by every head alike) each feature is shifted and
+    scaled by the mean and standard deviation of the *training* split (the trunk's ReLU
+    features are unbounded and on different scales; a linear head then converges slowly).
+
+    Introduced in notebook 11.
+    """
+    from helpers.data import Dataset
+
+    y, yt = features["y_train"], features["y_test"]
+    n_test = len(yt) if n_test is None else n_test
+    for label, value, high in (("n_train", n_train, len(y) - 2), ("n_val", n_val, len(y) - 2),
+                               ("n_test", n_test, len(yt))):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 2 <= value <= high:
+            raise ValueError(f"{label}={value!r} is impossible here: allowed 2 to {high}")
+    if n_train + n_val > len(y):
+        raise ValueError(f"n_train + n_val = {n_train + n_val} exceeds the {len(y)} cat and dog training images")
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for c in np.unique(y):
+        pool = rng.permutation(np.flatnonzero(y == c))
+        k_train = round(n_train * np.mean(y == c))
+        k_val = round(n_val * np.mean(y == c))
+        train.extend(pool[:k_train])
+        val.extend(pool[k_train:k_train + k_val])
+    train, val = rng.permutation(np.array(train)), rng.permutation(np.array(val))
+    test = np.sort(rng.permutation(len(yt))[:n_test]) if n_test < len(yt) else np.arange(len(yt))
+    x_train, x_val, x_test = features["x_train"][train], features["x_train"][val], features["x_test"][test]
+    if standardize:  # with the training split's statistics only
+        mean, std = x_train.mean(axis=0), x_train.std(axis=0) + 1e-6
+        x_train, x_val, x_test = ((x - mean) / std for x in (x_train, x_val, x_test))
+    return Dataset(name=name, key="cifar10", x_train=x_train, y_train=y[train],
+                   x_val=x_val, y_val=y[val], x_test=x_test, y_test=yt[test],
+                   class_names=tuple(CIFAR10_CLASSES[c] for c in TARGET_CLASSES), source=source,
+                   fingerprint=fingerprint, seed=int(seed),
+                   notes=("features of the frozen trunk pretrained on the 8 other CIFAR-10 classes",))
+
+
+# ----------------------------------------------------------------- heads
+def create_transfer_head(kind: str, n_features: int = 128, num_classes: int = 2, n_qubits: int = 4,
+                         n_layers: int = 3, seed: int = 0, learning_rate: float = 1e-3):
+    """A head on the frozen trunk's features (one of :data:`HEADS`). Introduced in notebook 11.
+
+    ``"classical"`` and ``"dressed_quantum"`` share everything but their middle block: the
+    QNN (2 angles per qubit per layer) or :class:`helpers.layers.RingDense` (2 weights per unit
+    per layer), so they have exactly the same number of trainable parameters.
+    """
+    import keras
+    from keras import layers
+
+    from helpers.layers import QuantumLayer, RingDense
+    from helpers.models import compile_classifier
+
+    if kind not in HEADS:
+        raise ValueError(f"unknown head {kind!r}: allowed {', '.join(map(repr, HEADS))}")
+    if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
+        raise ValueError(f"n_features must be a positive integer, got {n_features!r}")
+
+    def init(offset: int):
+        return keras.initializers.GlorotUniform(seed=seed * 1000 + offset)
+
+    block = []
+    if kind != "linear":
+        block = [layers.Dense(n_qubits, kernel_initializer=init(4), name="dress_in"),
+                 layers.BatchNormalization(momentum=0.9, name="dress_norm"),
+                 layers.Activation("sigmoid", name="dress_sigmoid")]
+        if kind == "dressed_quantum":
+            block.append(QuantumLayer(n_qubits=n_qubits, n_layers=n_layers, name="quantum",
+                                      weights_initializer=keras.initializers.RandomUniform(
+                                          0.0, 6.283185307179586, seed=seed * 1000 + 5)))
+        else:
+            block.append(RingDense(units=n_qubits, n_layers=n_layers, seed=seed * 1000 + 5, name="classical_block"))
+    model = keras.Sequential([keras.Input(shape=(n_features,)), *block,
+                              layers.Dense(num_classes, activation="softmax", kernel_initializer=init(9),
+                                           name="classes")], name=f"head_{kind}")
+    return compile_classifier(model, learning_rate)
+
+
+# ----------------------------------------------------------------- benchmark
+_memo: dict[str, Any] = {}
+
+
+def _features_for_benchmark() -> tuple[dict[str, np.ndarray], dict[str, Any], Any, str]:
+    """The cat and dog features, once per process (pretraining and extraction only if not cached)."""
+    from helpers.data import data_fingerprint
+
+    if "features" not in _memo:
+        trunk, record = pretrained_trunk()
+        features, _ = trunk_features(trunk, record)
+        _memo.update(features=features, record=record, fingerprint=data_fingerprint("cifar10"),
+                     name=record["data_name"])
+    return _memo["features"], _memo["record"], _memo["fingerprint"], _memo["name"]
+
+
+def train_benchmark_run(dataset: str, model_key: str, seed: int, n_train: int | None, n_val: int,
+                        learning_rate: float, config: Any) -> dict[str, Any]:
+    """One run of ``helpers.benchmark --config transfer``: a head on the frozen trunk's cat/dog features.
+
+    Introduced in notebook 11. ``n_train`` and ``n_val`` count cat and dog training images; the
+    test set is the 2,000 cat and dog test images (or ``config.n_test`` of them). The seed fixes
+    the split, the head's initial weights and the batch order; the trunk is the same for all.
+    """
+    import keras
+
+    from helpers.reproducibility import set_seed
+    from helpers.training import train_and_evaluate
+
+    if dataset != "cifar10":
+        raise ValueError(f"transfer learning runs on CIFAR-10 only, got dataset {dataset!r}")
+    if model_key not in MODEL_HEADS:
+        raise ValueError(f"unknown model {model_key!r}: allowed {', '.join(map(repr, MODEL_HEADS))}")
+    if n_train is None:
+        raise ValueError("n_train=None (all images) is not defined here: give the number of cat and dog images")
+    features, record, fingerprint, name = _features_for_benchmark()
+    data = target_dataset(features, n_train, n_val, config.n_test, seed, name, fingerprint)
+    set_seed(seed)
+    model = create_transfer_head(MODEL_HEADS[model_key], data.input_shape[0], data.num_classes, seed=seed,
+                                 learning_rate=learning_rate)
+    result = train_and_evaluate(model, data, epochs=config.epochs, patience=config.patience,
+                                batch_size=config.batch_size)
+    best = result.best_epoch - 1
+    row = {
+        "n_train": len(data.y_train), "n_val": len(data.y_val), "n_test": len(data.y_test),
+        "test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
+        "val_accuracy": result.history["val_accuracy"][best], "val_loss": result.history["val_loss"][best],
+        "train_accuracy": result.history["accuracy"][best],
+        "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+        "hit_cap": result.epochs_run == config.epochs,
+        "seconds_per_epoch": result.seconds_per_epoch, "epoch_seconds": result.epoch_seconds,
+        "inference_seconds": result.inference_seconds, "trainable_params": result.trainable_params,
+        "data_name": data.name, "data_fingerprint": data.fingerprint.to_dict(),
+        "head": MODEL_HEADS[model_key], "trunk_weights_sha256": record["weights_sha256"],
+        "trunk_source_test_accuracy": record["source_test_accuracy"],
+    }
+    keras.backend.clear_session()
+    return row
