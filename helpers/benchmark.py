@@ -20,8 +20,10 @@ The protocol of ``--config scale`` (notebook 07 explains why each piece is there
 * **Learning rate** chosen per (dataset, model) on *validation accuracy only*, from
   {3e-4, 1e-3, 3e-3}, at 4,000 training images, with seed 100, which no final run uses.
   The choice is recorded in the results file.
-* **Epochs** early stopping on the validation loss (patience 5, best weights restored),
-  with a cap of 100 epochs; the share of runs that reach the cap is reported.
+* **Epochs** early stopping on the validation loss (patience 5, best weights restored).
+  The cap is 100 epochs for tuning and at 16,000 and all images, 200 at 4,000 and 400 at 1,000:
+  a small learning rate on few images needs many epochs (the same number of *steps* takes
+  4 times more epochs on 4 times fewer images). The share of runs that reach the cap is reported.
 * **Seeds** 0–4 at 1,000 and 4,000 images, 0–2 above. A seed fixes the data subset, the
   initial weights and the batch order, and every model gets the same seeds, so models are
   compared *paired*, seed by seed.
@@ -76,6 +78,7 @@ __all__ = [
     "plan_runs",
     "run_benchmark",
     "summarize",
+    "tuned_learning_rates",
     "verdict",
 ]
 
@@ -134,6 +137,7 @@ class SizePlan:
     n_val: int
     seeds: tuple[int, ...]
     models: tuple[str, ...]
+    max_epochs: int | None = None  # the epoch cap of this size's final runs (None: the config's epochs)
 
     @property
     def label(self) -> str:
@@ -143,6 +147,8 @@ class SizePlan:
         if self.n_train is not None:
             _positive_int("n_train", self.n_train)
         _positive_int("n_val", self.n_val)
+        if self.max_epochs is not None:
+            _positive_int("max_epochs", self.max_epochs)
         if len(self.seeds) < 2 or len(set(self.seeds)) != len(self.seeds) or any(
                 isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in self.seeds):
             raise ValueError(f"seeds {list(self.seeds)} (size {self.label}): need at least 2 distinct non-negative "
@@ -218,8 +224,8 @@ CONFIGS: dict[str, BenchmarkConfig] = {
     # The committed results (results/benchmark_scale.json): the protocol of the module notes.
     "scale": BenchmarkConfig(
         name="scale", datasets=("mnist", "cifar10"),
-        sizes=(SizePlan(1000, 500, (0, 1, 2, 3, 4), _CORE + _SMALL_EXTRA),
-               SizePlan(4000, 1000, (0, 1, 2, 3, 4), _CORE + _SMALL_EXTRA),
+        sizes=(SizePlan(1000, 500, (0, 1, 2, 3, 4), _CORE + _SMALL_EXTRA, max_epochs=400),
+               SizePlan(4000, 1000, (0, 1, 2, 3, 4), _CORE + _SMALL_EXTRA, max_epochs=200),
                SizePlan(16000, 2000, (0, 1, 2), _CORE),
                SizePlan(None, 5000, (0, 1, 2), _CORE)),
     ),
@@ -291,6 +297,15 @@ def _size_plan(config: BenchmarkConfig, key: RunKey) -> tuple[int | None, int]:
         return config.tuning_n_train, config.tuning_n_val
     size = next(s for s in config.sizes if s.label == key.size)
     return size.n_train, size.n_val
+
+
+def epoch_cap(config: BenchmarkConfig, key: RunKey) -> int:
+    """The epoch cap of one run: the config's, or its size's own for final runs."""
+    if key.phase == "final":
+        size = next(s for s in config.sizes if s.label == key.size)
+        if size.max_epochs is not None:
+            return size.max_epochs
+    return config.epochs
 
 
 def _parse_only(only: Iterable[str]) -> dict[str, set[str]]:
@@ -456,6 +471,31 @@ def chosen_learning_rates(rows: Iterable[dict[str, Any]], config: BenchmarkConfi
         if key not in best or score > best[key]:
             best[key] = score
     return {key: -score[1] for key, score in best.items() if counts[key] == len(config.lr_grid)}
+
+
+def tuned_learning_rates(dataset: str, results_dir: Path | str = "results", config: str = "scale",
+                         models: Iterable[str] | None = None) -> dict[str, float]:
+    """The learning rates ``--config scale`` chose on validation for ``dataset``, by model.
+
+    Introduced in notebook 05, whose models train with them. Reads
+    ``results/benchmark_<config>.json``, or while the benchmark still runs its shard files
+    (``benchmark_<config>.part-*.json``); raises a clear error if a model's tuning is incomplete.
+    """
+    folder = Path(results_dir)
+    merged = folder / f"benchmark_{config}.json"
+    files = [merged] if merged.is_file() else sorted(folder.glob(f"benchmark_{config}.part-*.json"))
+    if not files:
+        raise FileNotFoundError(f"no results of --config {config} in {folder}: run python -m helpers.benchmark "
+                                f"--config {config} --only phase=tune")
+    rows = [r for f in files for r in load_results(f)["rows"]]
+    chosen = chosen_learning_rates(rows, CONFIGS[config])
+    wanted = list(models) if models is not None else list(CONFIGS[config].models)
+    out = {model: lr for (d, model), lr in chosen.items() if d == dataset and model in wanted}
+    missing = [m for m in wanted if m not in out]
+    if missing:
+        raise RuntimeError(f"the tuning of {', '.join(missing)} on {dataset} is not finished in "
+                           f"{', '.join(f.name for f in files)}")
+    return out
 
 
 # ------------------------------------------------------------------ running
@@ -624,9 +664,12 @@ def run_benchmark(config: BenchmarkConfig | str, output: Path | str, progress: b
                                    "other shards' files with --tuning-from")
             lr = chosen[(key.dataset, key.model)]
         n_train, n_val = _size_plan(config, key)
+        # trainers read the cap from config.epochs: hand them this run's own
+        run_config = dataclasses.replace(config, epochs=epoch_cap(config, key))
         start = time.perf_counter()
         row = {"phase": key.phase, "dataset": key.dataset, "size": key.size, "model": key.model, "seed": key.seed,
-               "learning_rate": lr, **train(key.dataset, key.model, key.seed, n_train, n_val, lr, config)}
+               "learning_rate": lr, "max_epochs": run_config.epochs,
+               **train(key.dataset, key.model, key.seed, n_train, n_val, lr, run_config)}
         row.update(env, threads=threads, run_seconds=round(time.perf_counter() - start, 2),
                    date=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
         if "data_fingerprint" in row:
