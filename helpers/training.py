@@ -50,6 +50,7 @@ class TrainingResult:
     trainable_params: int
     history: dict[str, list[float]] = field(repr=False, default_factory=dict)
     predictions: np.ndarray | None = field(repr=False, default=None)
+    model: keras.Model | None = field(repr=False, default=None)  # the trained model, best weights restored
 
     def row(self) -> dict[str, Any]:
         return {
@@ -86,5 +87,5 @@ def train_and_evaluate(model: keras.Model, data: Dataset, name: str | None = Non
         epoch_seconds=[round(s, 4) for s in timer.seconds],
         inference_seconds=inference, trainable_params=trainable_params(model),
         history={k: [float(v) for v in vals] for k, vals in history.history.items()},
-        predictions=probabilities.argmax(axis=1),
+        predictions=probabilities.argmax(axis=1), model=model,
     )
