@@ -69,6 +69,7 @@ __all__ = [
     "SizePlan",
     "cap_share",
     "chosen_learning_rates",
+    "combine_results",
     "comparisons",
     "estimate_seconds",
     "learning_curves",
@@ -77,6 +78,7 @@ __all__ = [
     "paired_comparison",
     "plan_runs",
     "run_benchmark",
+    "scale_results",
     "summarize",
     "tuned_learning_rates",
     "verdict",
@@ -403,14 +405,14 @@ def _open_results(path: Path, config: BenchmarkConfig) -> dict[str, Any]:
     return results
 
 
-def merge_results(output: Path | str, inputs: list[Path | str]) -> dict[str, Any]:
-    """Merge the results files of several shards (or machines) into ``output``, checking provenance.
+def combine_results(inputs: list[Path | str]) -> dict[str, Any]:
+    """The results of several shards (or machines) as one, checking provenance; writes nothing.
 
     Introduced in notebook 07. Every input must come from the same configuration, the same
     data (fingerprints) and the same Keras backend; a run present in two files is an error.
     """
     if not inputs:
-        raise ValueError("merge needs at least one input file")
+        raise ValueError("need at least one results file")
     merged: dict[str, Any] | None = None
     seen: dict[tuple, str] = {}
     for path in inputs:
@@ -435,12 +437,35 @@ def merge_results(output: Path | str, inputs: list[Path | str]) -> dict[str, Any
             seen[key] = str(path)
             merged["rows"].append(row)
     assert merged is not None
-    order = {r.as_tuple(): i for i, r in enumerate(plan_runs(_config_from_dict(merged["config"])))}
-    merged["rows"].sort(key=lambda row: order.get(_row_key(row), len(order)))
     config = _config_from_dict(merged["config"])
+    order = {r.as_tuple(): i for i, r in enumerate(plan_runs(config))}
+    merged["rows"].sort(key=lambda row: order.get(_row_key(row), len(order)))
     merged["learning_rates"] = {f"{d}/{m}": lr for (d, m), lr in sorted(chosen_learning_rates(merged["rows"], config).items())}
+    merged["planned_runs"] = len(order)
+    merged["files"] = [Path(p).name for p in inputs]
+    return merged
+
+
+def merge_results(output: Path | str, inputs: list[Path | str]) -> dict[str, Any]:
+    """Merge shard files into ``output`` (see :func:`combine_results`). Introduced in notebook 07."""
+    merged = combine_results(inputs)
     atomic_write_text(output, json.dumps(merged, indent=1) + "\n")
     return merged
+
+
+def scale_results(results_dir: Path | str = "results", config: str = "scale") -> dict[str, Any]:
+    """The results of ``--config <config>``: the merged file, or while it still runs, its shards combined.
+
+    Introduced in notebook 05 (the learning rates) and read by notebook 07 and the README.
+    ``"planned_runs"`` and ``len(rows)`` say how complete it is.
+    """
+    folder = Path(results_dir)
+    merged = folder / f"benchmark_{config}.json"
+    files = [merged] if merged.is_file() else sorted(folder.glob(f"benchmark_{config}.part-*.json"))
+    if not files:
+        raise FileNotFoundError(f"no results of --config {config} in {folder}: run "
+                                f"python -m helpers.benchmark --config {config}")
+    return combine_results(files)
 
 
 def _config_from_dict(d: dict[str, Any]) -> BenchmarkConfig:
@@ -477,24 +502,17 @@ def tuned_learning_rates(dataset: str, results_dir: Path | str = "results", conf
                          models: Iterable[str] | None = None) -> dict[str, float]:
     """The learning rates ``--config scale`` chose on validation for ``dataset``, by model.
 
-    Introduced in notebook 05, whose models train with them. Reads
-    ``results/benchmark_<config>.json``, or while the benchmark still runs its shard files
-    (``benchmark_<config>.part-*.json``); raises a clear error if a model's tuning is incomplete.
+    Introduced in notebook 05, which shows them. Reads :func:`scale_results`; raises a clear
+    error if a requested model's tuning is not finished.
     """
-    folder = Path(results_dir)
-    merged = folder / f"benchmark_{config}.json"
-    files = [merged] if merged.is_file() else sorted(folder.glob(f"benchmark_{config}.part-*.json"))
-    if not files:
-        raise FileNotFoundError(f"no results of --config {config} in {folder}: run python -m helpers.benchmark "
-                                f"--config {config} --only phase=tune")
-    rows = [r for f in files for r in load_results(f)["rows"]]
-    chosen = chosen_learning_rates(rows, CONFIGS[config])
+    results = scale_results(results_dir, config)
+    chosen = chosen_learning_rates(results["rows"], CONFIGS[config])
     wanted = list(models) if models is not None else list(CONFIGS[config].models)
     out = {model: lr for (d, model), lr in chosen.items() if d == dataset and model in wanted}
     missing = [m for m in wanted if m not in out]
     if missing:
         raise RuntimeError(f"the tuning of {', '.join(missing)} on {dataset} is not finished in "
-                           f"{', '.join(f.name for f in files)}")
+                           f"{', '.join(results['files'])}")
     return out
 
 

@@ -1,6 +1,6 @@
 """The seed's quantum neural network (QNN), generalised — the one place it is defined.
 
-Introduced in notebook 03 (written there inline first, then imported from here).
+Introduced in notebook 03a (written there inline first, then imported from here).
 
 The circuit on ``n_qubits`` wires, for inputs ``x`` in ``[0, 1]`` and trainable
 angles ``weights`` of shape ``(n_layers, 2, n_qubits)``::
@@ -50,7 +50,7 @@ DIFF_METHODS = ("backprop", "adjoint", "parameter-shift", "best")
 class CircuitSpec:
     """What defines the QNN: everything else (QNodes, layers, Qiskit copies) is built from it.
 
-    Introduced in notebook 03.
+    Introduced in notebook 03a.
     """
 
     n_qubits: int = 4
@@ -134,7 +134,7 @@ def install_pennylane_tf_broadcast_workaround() -> bool:
 
 
 def ring_pairs(n_qubits: int) -> list[tuple[int, int]]:
-    """The CNOT (control, target) pairs of the ring, as the removed ``qml.broadcast`` made them."""
+    """The CNOT (control, target) pairs of the ring, as the removed ``qml.broadcast`` made them. Notebook 03a."""
     if n_qubits == 1:
         return []
     if n_qubits == 2:
@@ -150,7 +150,7 @@ def _encode(inputs: Any, n_qubits: int) -> None:
 def qnn_circuit(inputs: Any, weights: Any, spec: CircuitSpec) -> list:
     """The QNN as a PennyLane quantum function (call it inside a QNode).
 
-    Introduced in notebook 03. ``inputs`` has shape ``(n_qubits,)`` or
+    Introduced in notebook 03b (03a describes it; its QNodes come from :func:`make_qnode`). ``inputs`` has shape ``(n_qubits,)`` or
     ``(batch, n_qubits)`` with values in ``[0, 1]``; ``weights`` has
     ``spec.weight_shape``. Returns one ``⟨Z⟩`` measurement per qubit.
     """
@@ -175,7 +175,7 @@ def make_qnode(
     shots: int | None = None,
     interface: str = "auto",
 ) -> qml.QNode:
-    """A QNode ``f(inputs, weights)`` for ``spec``. Introduced in notebook 03.
+    """A QNode ``f(inputs, weights)`` for ``spec``. Introduced in notebook 03a.
 
     Defaults — ``default.qubit`` with ``backprop`` — let TensorFlow or JAX
     differentiate through the simulation (fast for few qubits). ``lightning.qubit``
@@ -211,17 +211,17 @@ def _example_arguments(spec: CircuitSpec) -> tuple[np.ndarray, np.ndarray]:
     return inputs, weights
 
 def draw_circuit(spec: CircuitSpec, decimals: int | None = 2) -> str:
-    """The circuit as text (``qml.draw``), with example inputs and weights. Notebook 03."""
+    """The circuit as text (``qml.draw``), with example inputs and weights. Introduced in notebook 03a."""
     inputs, weights = _example_arguments(spec)
     return qml.draw(make_qnode(spec), decimals=decimals)(inputs, weights)
 
 def draw_circuit_mpl(spec: CircuitSpec, decimals: int | None = 2, **kwargs: Any):
-    """The circuit as a matplotlib figure (``qml.draw_mpl``). Notebook 03. Returns ``(fig, ax)``."""
+    """The circuit as a matplotlib figure (``qml.draw_mpl``), like :func:`draw_circuit`. Returns ``(fig, ax)``."""
     inputs, weights = _example_arguments(spec)
     return qml.draw_mpl(make_qnode(spec), decimals=decimals, **kwargs)(inputs, weights)
 
 def circuit_resources(spec: CircuitSpec) -> dict[str, Any]:
-    """Gate counts, depth and trainable parameters, from ``qml.specs``. Notebook 03."""
+    """Gate counts, depth and trainable parameters, from ``qml.specs``. Introduced in notebook 03a."""
     inputs, weights = _example_arguments(spec)
     resources = qml.specs(make_qnode(spec))(inputs, weights)["resources"]
     gate_types = dict(sorted(resources.gate_types.items()))

@@ -88,19 +88,16 @@ def _chapter_table(root: Path) -> str:
 
 def _benchmark_headline(root: Path) -> str:
     """The README's benchmark section: from results/benchmark_scale.json, or its shards while it runs."""
-    from helpers.benchmark import _config_from_dict, cap_share, comparisons, load_results, plan_runs, summarize, verdict
+    from helpers.benchmark import cap_share, comparisons, scale_results, summarize, verdict
 
-    merged = root / "results" / "benchmark_scale.json"
-    parts = sorted((root / "results").glob("benchmark_scale.part-*.json"))
-    files = [merged] if merged.is_file() else parts
-    if not files:
+    try:
+        results = scale_results(root / "results")
+    except FileNotFoundError:
         return ("No committed benchmark results yet: run `python -m helpers.benchmark --config scale` "
                 "(see chapter 07).")
-    results = [load_results(f) for f in files]
-    rows = [r for res in results for r in res["rows"]]
-    expected = len(plan_runs(_config_from_dict(results[0]["config"])))
+    rows, expected = results["rows"], results["planned_runs"]
     final = [r for r in rows if r["phase"] == "final"]
-    source = ", ".join(f"`results/{f.name}`" for f in files)
+    source = ", ".join(f"`results/{name}`" for name in results["files"])
     complete = len(rows) == expected
     lines = [f"From {source} ({len(rows)} of {expected} planned runs"
              + ("" if complete else ": **the benchmark is still running; these are partial results**")
