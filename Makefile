@@ -5,7 +5,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TORCH_STAMP := $(VENV)/.installed-torch
-PY312  ?= python3.12
+# Python 3.12: from pyenv when it has one (its shim refuses a version that is not selected), else PATH
+PY312  ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3.12)
 VENV312 := .venv-py312
 STAMP312 := $(VENV312)/.installed
 
@@ -61,8 +62,15 @@ $(STAMP312): requirements.txt pyproject.toml
 	$(VENV312)/bin/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP312)
 
-test-py312: $(STAMP312)
-	$(VENV312)/bin/python -m pytest -p no:cacheprovider tests
+# Without a Python 3.12 the check is skipped with a message — except under HQC_CI=1 (CI), where that fails.
+test-py312:
+	@if $(PY312) -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null; then \
+	  $(MAKE) --no-print-directory $(STAMP312) && $(VENV312)/bin/python -m pytest -p no:cacheprovider tests; \
+	elif [ "$${HQC_CI:-}" = 1 ]; then \
+	  echo "HQC_CI=1: no Python 3.12 found ($(PY312)); the Python 3.12 unit tests cannot be skipped under CI" >&2; exit 1; \
+	else \
+	  echo "skipped: no Python 3.12 found ($(PY312)); set PY312=/path/to/python3.12 to run the unit tests on 3.12"; \
+	fi
 
 # For maintainers: the PennyLane reference of chapter 09, every chapter's header/footer cells,
 # every notebook re-executed in place, in order (each in its own kernel), their run times in

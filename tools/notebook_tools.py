@@ -123,7 +123,10 @@ def _benchmark_headline(root: Path) -> str:
 def _versions(root: Path) -> str:
     pins = [line.strip() for line in (root / "requirements.txt").read_text().splitlines()
             if "==" in line and not line.lstrip().startswith("#")]
-    return "Tested with Python 3.11 and " + ", ".join(f"`{p}`" for p in pins) + "."
+    extras = [line.strip() for line in (root / "requirements-torch.txt").read_text().splitlines()
+              if "==" in line and not line.lstrip().startswith("#")]
+    return ("Tested with Python 3.11 (and the unit tests on 3.12) and " + ", ".join(f"`{p}`" for p in pins + extras)
+            + ". Chapter 09's environment: `requirements-tfq.txt`.")
 
 
 def readme_sections(root: Path) -> dict[str, str]:
