@@ -22,7 +22,6 @@ on 128 numbers per image in seconds.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os

@@ -1,6 +1,5 @@
 """helpers.quanvolution: the filter is the circuit it claims to be, the controls are fair, the cache is safe."""
 
-import math
 import os
 from pathlib import Path
 from types import SimpleNamespace
