@@ -34,7 +34,6 @@ __all__ = [
     "DEVICES",
     "circuit_resources",
     "draw_circuit",
-    "draw_circuit_mpl",
     "install_pennylane_tf_broadcast_workaround",
     "make_qnode",
     "pennylane_needs_tf_broadcast_workaround",
@@ -214,11 +213,6 @@ def draw_circuit(spec: CircuitSpec, decimals: int | None = 2) -> str:
     """The circuit as text (``qml.draw``), with example inputs and weights. Introduced in notebook 03a."""
     inputs, weights = _example_arguments(spec)
     return qml.draw(make_qnode(spec), decimals=decimals)(inputs, weights)
-
-def draw_circuit_mpl(spec: CircuitSpec, decimals: int | None = 2, **kwargs: Any):
-    """The circuit as a matplotlib figure (``qml.draw_mpl``), like :func:`draw_circuit`. Returns ``(fig, ax)``."""
-    inputs, weights = _example_arguments(spec)
-    return qml.draw_mpl(make_qnode(spec), decimals=decimals, **kwargs)(inputs, weights)
 
 def circuit_resources(spec: CircuitSpec) -> dict[str, Any]:
     """Gate counts, depth and trainable parameters, from ``qml.specs``. Introduced in notebook 03a."""

@@ -119,7 +119,10 @@ _IMAGE_SHAPES = {"mnist": (28, 28), "cifar10": (32, 32, 3)}
 
 
 class DataUnavailableError(RuntimeError):
-    """No source could provide the dataset, or a data file is unreadable; the message says why and how to fix it."""
+    """No source could provide the dataset, or a data file is unreadable; the message says why and how to fix it.
+
+    Introduced in notebook 00.
+    """
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,7 @@ class Dataset:
 
 # ----------------------------------------------------------------- sources
 def data_dir() -> Path:
-    """The offline data folder: ``$HQC_DATA_DIR``, else the repository's ``data/``."""
+    """The offline data folder: ``$HQC_DATA_DIR``, else the repository's ``data/``. Introduced in notebook 00."""
     env = os.environ.get(ENV_DATA_DIR)
     if env:
         return Path(env).expanduser()
@@ -275,7 +278,7 @@ _probe_lock = threading.Lock()
 
 def network_available(host: str = "storage.googleapis.com", port: int = 443,
                       timeout: float = NETWORK_TIMEOUT_S) -> bool:
-    """Whether ``host:port`` accepts a TCP connection within ``timeout`` seconds.
+    """Whether ``host:port`` accepts a TCP connection within ``timeout`` seconds. Introduced in notebook 00.
 
     ``HQC_OFFLINE`` is read at every call. The probe itself runs once per host and
     process (in a daemon thread abandoned after ``timeout``, because name resolution

@@ -1,4 +1,4 @@
-"""Writing files safely. Introduced in notebook 07 (benchmark results)."""
+"""Writing files safely. Introduced in notebook 05 (its results file) and used by the benchmark."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ __all__ = ["atomic_write_text"]
 
 def atomic_write_text(path: Path | str, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
+
+    Introduced in notebook 05, which saves its results with it (the benchmark writes every row the same way).
 
     The text goes to a temporary file in the same folder, is flushed to disk, and then
     replaces ``path`` in one ``os.replace`` (atomic on POSIX and Windows): a crash or a

@@ -424,7 +424,7 @@ def transpile_for_backend(spec: CircuitSpec, backend: BackendV2, entangler: str 
 
 @dataclass(frozen=True)
 class RoutedCircuit:
-    """What routing did to the QNN on one device (see :func:`route_for_backend`).
+    """What routing did to the QNN on one device (see :func:`route_for_backend`). Introduced in notebook 08.
 
     ``circuit``: the QNN after layout and routing, *before* translation to native gates, on the
     device's physical qubits (wire ``q_p`` is physical qubit p): the QNN's own gates (RY, RZ,

@@ -45,19 +45,15 @@ import numpy as np
 __all__ = [
     "FILTERS",
     "QuanvSpec",
-    "cache_dir",
     "cached_quanv_features",
     "classical_filter",
     "create_quanv_classifier",
     "extract_patches",
     "featurize_dataset",
-    "feature_cache_path",
     "filter_features",
     "make_quanv_qnode",
     "measure_precompute_rate",
-    "quanv_circuit",
     "quanv_features",
-    "quanv_unitary",
     "random_layer_gates",
     "space_to_depth",
     "train_benchmark_run",
@@ -140,7 +136,7 @@ def extract_patches(images: Any, patch: int = 2) -> np.ndarray:
 
 
 def space_to_depth(images: Any, patch: int = 2) -> np.ndarray:
-    """The "no filter" control: the raw pixels of each patch as channels, (n, h, w, patch²), float32."""
+    """The "no filter" control: the raw pixels of each patch as channels, (n, h, w, patch²), float32. Notebook 10."""
     return extract_patches(images, patch).astype(np.float32)
 
 
@@ -160,7 +156,7 @@ def quanv_circuit(pixels: Any, spec: QuanvSpec) -> list:
 
 
 def make_quanv_qnode(spec: QuanvSpec, device: str = "default.qubit"):
-    """The filter as a PennyLane QNode ``qnode(pixels)``; draw it with ``qml.draw(qnode)(pixels)``."""
+    """The filter as a PennyLane QNode ``qnode(pixels)``; draw it with ``qml.draw(qnode)(pixels)``. Notebook 10."""
     import pennylane as qml
 
     dev = qml.device(device, wires=spec.n_qubits)
@@ -173,7 +169,7 @@ def make_quanv_qnode(spec: QuanvSpec, device: str = "default.qubit"):
 
 
 def random_layer_gates(spec: QuanvSpec) -> list:
-    """The fixed random layer as PennyLane operations (its decomposition into RX/RY/RZ and CNOT)."""
+    """The fixed random layer as PennyLane operations (its decomposition into RX/RY/RZ and CNOT). Notebook 10."""
     import pennylane as qml
 
     return list(qml.RandomLayers(spec.weights(), wires=range(spec.n_qubits), seed=spec.seed).decomposition())
@@ -473,6 +469,8 @@ def create_quanv_classifier(input_shape: tuple[int, ...] = (14, 14, 4), num_clas
 
 def featurize_dataset(data, kind: str, seed: int, cache: bool = True):
     """``data`` (a :class:`helpers.data.Dataset`) with its three splits replaced by one control's features.
+
+    Introduced in notebook 10.
 
     Returns ``(dataset, info)``; ``info`` sums the feature seconds and lists the cache status per split.
     """

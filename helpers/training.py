@@ -22,7 +22,7 @@ __all__ = ["EpochTimer", "TrainingResult", "train_and_evaluate"]
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Wall-clock seconds of every epoch. Introduced in notebook 04 (benchmark) and 05."""
+    """Wall-clock seconds of every epoch (a Keras callback). Introduced in notebook 09; train_and_evaluate uses it."""
 
     def on_train_begin(self, logs=None):
         self.seconds: list[float] = []

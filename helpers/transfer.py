@@ -39,7 +39,6 @@ __all__ = [
     "TARGET_CLASSES",
     "PretrainSpec",
     "TransferImages",
-    "cache_dir",
     "create_transfer_head",
     "load_transfer_images",
     "pretrained_network",
