@@ -363,7 +363,7 @@ def _environment() -> dict[str, Any]:
 
 
 def load_results(path: Path | str) -> dict[str, Any]:
-    """Read a results file: ``{"config", "config_digest", "provenance", "rows"}``."""
+    """Read a results file: ``{"config", "config_digest", "provenance", "rows"}``. Introduced in notebook 06."""
     path = Path(path)
     try:
         return json.loads(path.read_text())
@@ -482,7 +482,7 @@ def _config_from_dict(d: dict[str, Any]) -> BenchmarkConfig:
 def chosen_learning_rates(rows: Iterable[dict[str, Any]], config: BenchmarkConfig) -> dict[tuple[str, str], float]:
     """The learning rate of each (dataset, model): the grid value with the best *validation* accuracy.
 
-    Introduced in notebook 07. Ties go to the smaller rate. Only the tuning runs are
+    Introduced in notebook 06 (its models train with these rates). Ties go to the smaller rate. Only the tuning runs are
     used; their test accuracy is never looked at.
     """
     if not config.tune:
@@ -747,7 +747,7 @@ def _final(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 def summarize(rows: Iterable[dict[str, Any]], confidence: float = 0.95):
     """Per (data, training size, model): runs, mean, std and t-interval of test accuracy, and costs.
 
-    Introduced in notebook 07. Rows are grouped by the data's *name* (e.g. "CIFAR-10 (JPEG
+    Introduced in notebook 06. Rows are grouped by the data's *name* (e.g. "CIFAR-10 (JPEG
     copy)"), so results from different data never merge. Returns a pandas DataFrame.
     """
     import pandas as pd
@@ -781,7 +781,7 @@ def paired_comparison(rows: Iterable[dict[str, Any]], data_name: str, size: str,
                       confidence: float = 0.95) -> dict[str, Any]:
     """Seed-by-seed difference of test accuracy, ``model_a − model_b``: t-interval, paired t and Wilcoxon tests.
 
-    Introduced in notebook 07. Only seeds where both models finished are used. The
+    Introduced in notebook 06. Only seeds where both models finished are used. The
     p-values here are *unadjusted*; :func:`comparisons` adds the Holm adjustment.
     """
     from scipy import stats
@@ -809,7 +809,7 @@ def paired_comparison(rows: Iterable[dict[str, Any]], data_name: str, size: str,
 def comparisons(rows: list[dict[str, Any]], confidence: float = 0.95, alpha: float = 0.05) -> list[dict[str, Any]]:
     """Every pair of :data:`PAIRS` at every (data, size) present in ``rows``, with Holm-adjusted p-values.
 
-    Introduced in notebook 07. The family is every comparison returned: Holm's step-down
+    Introduced in notebook 06. The family is every comparison returned: Holm's step-down
     method (statsmodels) keeps the chance of any false "significant" at most ``alpha``.
     """
     from statsmodels.stats.multitest import multipletests
