@@ -54,7 +54,8 @@ test-backends: install install-torch
 	KERAS_BACKEND=jax JAX_ENABLE_X64=1 $(PY) -m pytest -p no:cacheprovider $(LAYER_TESTS)
 	KERAS_BACKEND=torch $(PY) -m pytest -p no:cacheprovider $(LAYER_TESTS)
 
-# The unit tests on Python 3.12 (what Colab runs, and what PennyLane 0.46 will require), with the same pins.
+# The unit tests on Python 3.12 (what Colab runs, and what PennyLane 0.46 will require), with the same pins;
+# the slow ones (the real quick benchmark, the real CIFAR split) run once, in the main run.
 $(STAMP312): requirements.txt pyproject.toml
 	test -x $(VENV312)/bin/python || $(PY312) -m venv $(VENV312)
 	$(VENV312)/bin/python -m pip install --quiet --upgrade pip
@@ -65,7 +66,7 @@ $(STAMP312): requirements.txt pyproject.toml
 # Without a Python 3.12 the check is skipped with a message — except under HQC_CI=1 (CI), where that fails.
 test-py312:
 	@if $(PY312) -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null; then \
-	  $(MAKE) --no-print-directory $(STAMP312) && $(VENV312)/bin/python -m pytest -p no:cacheprovider tests; \
+	  $(MAKE) --no-print-directory $(STAMP312) && $(VENV312)/bin/python -m pytest -p no:cacheprovider -m "not slow" tests; \
 	elif [ "$${HQC_CI:-}" = 1 ]; then \
 	  echo "HQC_CI=1: no Python 3.12 found ($(PY312)); the Python 3.12 unit tests cannot be skipped under CI" >&2; exit 1; \
 	else \
