@@ -133,7 +133,7 @@ def _positive_int(label: str, value: object) -> int:
 
 @dataclass(frozen=True)
 class SizePlan:
-    """One training size of the grid: its validation size, seeds and models."""
+    """One training size of the grid: its validation size, seeds, models and epoch cap. Introduced in notebook 07."""
 
     n_train: int | None  # None: all training images that remain after validation
     n_val: int
@@ -162,7 +162,7 @@ class SizePlan:
 
 @dataclass(frozen=True)
 class BenchmarkConfig:
-    """Everything that defines a benchmark; its digest guards the results file."""
+    """Everything that defines a benchmark; its digest guards the results file. Introduced in notebook 07."""
 
     name: str
     datasets: tuple[str, ...]
@@ -250,13 +250,16 @@ CONFIGS: dict[str, BenchmarkConfig] = {
 
 
 class ResultsMismatchError(RuntimeError):
-    """The results file was made by another configuration, from other data, or under another backend."""
+    """The results file was made by another configuration, from other data, or under another backend.
+
+    Introduced in notebook 06 (which catches it while the benchmark is incomplete); explained in 07.
+    """
 
 
 # ------------------------------------------------------------------ the plan
 @dataclass(frozen=True)
 class RunKey:
-    """One training run of the plan."""
+    """One training run of the plan. Introduced in notebook 07."""
 
     phase: str  # "tune" or "final"
     dataset: str
@@ -276,7 +279,7 @@ def _row_key(row: dict[str, Any]) -> tuple:
 
 
 def plan_runs(config: BenchmarkConfig) -> list[RunKey]:
-    """Every run of ``config``, in the order they are run.
+    """Every run of ``config``, in the order they are run. Introduced in notebook 07.
 
     Tuning first (it decides the final runs' learning rates). Then size by size, smallest
     first, and within a size seed by seed with every model of that seed together — so an
@@ -472,7 +475,8 @@ def scale_results(results_dir: Path | str = "results", config: str = "scale") ->
 
 def _config_from_dict(d: dict[str, Any]) -> BenchmarkConfig:
     d = dict(d)
-    d["sizes"] = tuple(SizePlan(s["n_train"], s["n_val"], tuple(s["seeds"]), tuple(s["models"])) for s in d["sizes"])
+    d["sizes"] = tuple(SizePlan(s["n_train"], s["n_val"], tuple(s["seeds"]), tuple(s["models"]), s.get("max_epochs"))
+                       for s in d["sizes"])
     for k in ("datasets", "lr_grid"):
         d[k] = tuple(d[k])
     return BenchmarkConfig(**d)
@@ -714,7 +718,10 @@ _EXPECTED_EPOCHS = {1000: 40, 4000: 30, 16000: 22, None: 18}  # patience 5 inclu
 
 
 def estimate_seconds(config: BenchmarkConfig, key: RunKey, rows: Iterable[dict[str, Any]] = ()) -> float:
-    """Estimated seconds of one run: measured costs from ``rows`` where there are any, defaults otherwise."""
+    """Estimated seconds of one run: measured costs from ``rows`` where there are any, defaults otherwise.
+
+    Introduced in notebook 07 (``--dry-run`` prints the plan's total).
+    """
     n_train, n_val = _size_plan(config, key)
     full = {"mnist": 60000, "cifar10": 50000}[key.dataset]
     images = (n_train if n_train is not None else full - n_val)
@@ -841,9 +848,11 @@ def verdict(comparison: dict[str, Any]) -> str:
     """The comparison in words, from the Holm-adjusted paired t-test. Introduced in notebook 07."""
     c = comparison
     diff, half = 100 * c["mean difference"], 100 * c["ci half-width"]
-    head = f"{c['data']}, {c['size']} training images, {c['a']} vs {c['b']} over {c['seeds']} seeds: "
+    size = "all" if c["size"] == "all" else f"{int(c['size']):,}"
+    head = f"{c['data']}, {size} training images, {c['a']} vs {c['b']} over {c['seeds']} seeds: "
+    family = f"{c['family size']} comparison{'s' if c['family size'] != 1 else ''}"
     numbers = (f"{c['a']} − {c['b']} = {diff:+.1f} ± {half:.1f} points (95% CI), paired t-test p = "
-               f"{c['p value']:.3g}, Holm-adjusted over {c['family size']} comparisons p = {c['holm p value']:.3g}")
+               f"{c['p value']:.3g}, Holm-adjusted over {family} p = {c['holm p value']:.3g}")
     if not c["significant"]:
         return head + f"no significant difference ({numbers})."
     better, worse = (c["a"], c["b"]) if diff > 0 else (c["b"], c["a"])
@@ -851,7 +860,7 @@ def verdict(comparison: dict[str, Any]) -> str:
 
 
 def cap_share(rows: Iterable[dict[str, Any]]) -> float:
-    """Share of final runs whose early stopping never fired before the epoch cap."""
+    """Share of final runs whose early stopping never fired before the epoch cap. Introduced in notebook 07."""
     final = _final(rows)
     return float(np.mean([bool(r["hit_cap"]) for r in final])) if final else float("nan")
 

@@ -129,7 +129,7 @@ class DataUnavailableError(RuntimeError):
 class DataFingerprint:
     """Where a dataset's images came from, precisely enough to refuse mixing results.
 
-    Introduced in notebook 07 (benchmark rows store it).
+    Introduced in notebook 07 (benchmark rows store it, and resuming on other data is refused).
     """
 
     dataset: str  # "mnist" or "cifar10"
