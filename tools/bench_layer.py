@@ -409,7 +409,9 @@ def main(argv: list[str] | None = None) -> int:
             versions[name] = version(name)
         except Exception:  # noqa: BLE001 - optional packages
             versions[name] = "not installed"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",
+              "commit": commit or "unknown",
               "date": time.strftime("%Y-%m-%d"), "versions": versions, "quick": args.quick,
               "minutes": round((time.time() - start) / 60, 1), **result}
     result["targets"] = targets(result)
