@@ -261,11 +261,11 @@ def test_cifar10_with_no_source_says_how_to_get_it(fresh_sources, folder):
     assert not available and "HQC_DATA_DIR" in why
 
 
-def test_the_stand_in_is_retired(fresh_sources, folder):
+def test_the_cifar100_substitute_is_retired(fresh_sources, folder):
+    # the file the old loader used in place of CIFAR-10: present, it must not count as CIFAR-10
     np.savez(folder / "cifar100_10class_sample.npz", x_train=np.zeros((10, 32, 32, 3), np.uint8))
-    assert not fresh_sources.dataset_available("cifar10")[0]  # the old CIFAR-100 stand-in is never used
-    code = (ROOT / "helpers" / "data.py").read_text()
-    assert "stand-in" not in code.lower() and "cifar100" not in code.lower()
+    assert not fresh_sources.dataset_available("cifar10")[0]
+    assert "cifar100" not in (ROOT / "helpers" / "data.py").read_text().lower()
 
 
 def test_offline_env_var_is_read_at_every_call(fresh_sources, monkeypatch):
