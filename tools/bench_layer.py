@@ -23,7 +23,8 @@ and is repeated; the file keeps every repeat, the median, the minimum and the ma
 * ``peers``: PennyLane's own ``qml.qnn.TorchLayer`` hybrid with the same trunk in PyTorch, and
   its classical control, against the course's hybrid, on the same 1,000 digits, batch 32.
 * ``alternatives``: what was tried and lost, measured the same way (XLA, float32, the dense
-  and factored strategies of helpers.statevector).
+  and factored strategies of helpers.statevector), and the floor: a compiled TensorFlow gradient
+  of a single multiply, which bounds how close any TensorFlow layer can come to JAX.
 """
 
 from __future__ import annotations
@@ -236,7 +237,8 @@ def measure_ours_on_1000(repeats: int) -> list[dict]:
 
 
 def measure_alternatives(repeats: int) -> list[dict]:
-    """Tried and lost (TensorFlow): XLA on either simulator, float32, dense vs factored application."""
+    """Tried and lost (TensorFlow): XLA on either simulator, float32, dense vs factored application;
+    and the floor, TensorFlow's cost of calling a compiled gradient at all."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -257,6 +259,8 @@ def measure_alternatives(repeats: int) -> list[dict]:
               flush=True)
 
     for batch in (32, 512):
+        # the floor: a compiled gradient of one multiply; no TensorFlow layer can be cheaper than this call
+        timed("floor: one multiply instead of the circuit", lambda x, w: x * tf.reduce_sum(w), 4, batch)
         pl = QuantumLayer(4, 1, simulator="pennylane")
         timed("pennylane, graph", pl._simulate, 4, batch)
         timed("pennylane, XLA (jit_compile=True)", tf.function(pl._simulate, jit_compile=True, autograph=False), 4, batch)
