@@ -24,11 +24,16 @@ to :data:`DENSE_MAX_QUBITS` qubits. Beyond that the ``4ⁿ`` cost of a dense mat
 outgrows the ``n·2ⁿ`` cost of applying the pieces one by one, so ``D`` is applied as a
 phase, ``P`` as a gather and ``R`` block by block. Real and imaginary parts are kept as
 two real tensors, so every backend runs it in plain floating point. Products are written
-with ``ops.einsum``, and ``prod``, ``cos`` and ``sin`` go through small wrappers: Keras 3.15's
-``ops.matmul`` and ``ops.prod`` (torch) and ``ops.cos``/``ops.sin`` (JAX) return float32 for
-float64 inputs, which would cap the accuracy at about 1e-7. Products of many small factors (the
-product state, the Kronecker product) are one gather from a constant index table and one
-product: TensorFlow pays a fixed cost per operation, so fewer, larger operations run faster.
+with ``ops.einsum``: Keras 3.15's ``ops.matmul`` (torch) and ``ops.cos``/``ops.sin`` (JAX)
+return float32 for float64 inputs, which would cap the accuracy at about 1e-7.
+
+Tried and lost (``results/bench_layer.json`` keeps the other losers: XLA, float32, dense against
+factored): building the product state and the Kronecker products as one gather from a constant
+index table and one ``prod`` each. It cuts TensorFlow's graph from 588 to 251 operations for 4
+qubits, yet was slower on both backends at every size measured (gradient of the layer alone,
+µs per sample): TensorFlow 4 qubits at batch 512 2.13 against 0.99, 8 qubits 32.0 against 11.6;
+JAX 8 qubits at batch 512 61.6 against 13.9. The gathered tensors are ``n`` times larger than
+the states, and the gradient of ``prod`` costs more than that of a chain of outer products.
 """
 
 from __future__ import annotations
@@ -61,15 +66,6 @@ def _cos_sin(x: Any) -> tuple[Any, Any]:
 
         return jnp.cos(x), jnp.sin(x)
     return ops.cos(x), ops.sin(x)
-
-
-def _prod(x: Any, axis: int) -> Any:
-    """``ops.prod`` in the precision of ``x`` (on torch, Keras 3.15's ``ops.prod`` returns float32 for float64)."""
-    if keras.backend.backend() == "torch":
-        import torch
-
-        return torch.prod(x, dim=axis)
-    return ops.prod(x, axis=axis)
 
 
 def _basis_bits(n: int) -> np.ndarray:
@@ -118,30 +114,21 @@ class StatevectorSimulator:
         self._ring = _ring_permutation(n, spec.entangle)
         # wires of each block of R, when it is applied block by block
         self._blocks = [list(range(i, min(i + _BLOCK_QUBITS, n))) for i in range(0, n, _BLOCK_QUBITS)]
-        # Gather tables, so that products of many small factors are one gather and one product
-        # (TensorFlow pays a fixed cost per operation: fewer, larger operations are faster).
-        bits = _basis_bits(n)
-        # product state: amplitude k is the product over wires i of [cos, sin][bit i of k] of that wire
-        self._state_index = (2 * np.arange(n)[None, :] + bits).astype("int32")  # (2**n, n) into (B, 2n)
-        self._kron_index: dict[tuple, np.ndarray] = {}  # filled on first use, per block of wires
 
     # ------------------------------------------------------------ pieces
-    def _kron_ry(self, angles: Any, wires: list[int], key: Any = None) -> Any:
-        """⊗ RY(angles[i]) over ``wires``: a real (2**len, 2**len) matrix (columns permuted by the ring if key="ring")."""
-        c, s = _cos_sin(angles[wires[0]:wires[-1] + 1] / 2)
-        entries = ops.reshape(ops.stack([c, -s, s, c], axis=-1), (-1,))  # [[c, -s], [s, c]] per wire, flattened
-        return _prod(ops.take(entries, ops.convert_to_tensor(self._kron_table(wires, key == "ring")), axis=0), axis=-1)
-
-    def _kron_table(self, wires: list[int], ring: bool) -> np.ndarray:
-        """Entry (j, k) of ⊗ RY is the product over the wires of [[c, -s], [s, c]][bit of j, bit of k]."""
-        key = (tuple(wires), ring)
-        if key not in self._kron_index:
-            b = _basis_bits(len(wires))
-            index = 4 * np.arange(len(wires))[None, None, :] + 2 * b[:, None, :] + b[None, :, :]
-            if ring:  # fold the ring in: (R·P)[:, k] = R[:, image[k]]
-                index = index[:, self._ring[0], :]
-            self._kron_index[key] = index.astype("int32")
-        return self._kron_index[key]
+    @staticmethod
+    def _kron_ry(angles: Any, wires: list[int]) -> Any:
+        """⊗ RY(angles[i]) over ``wires``: a real (2**len, 2**len) matrix."""
+        c, s = _cos_sin(angles / 2)
+        out = None
+        for i in wires:
+            m = ops.stack([ops.stack([c[i], -s[i]]), ops.stack([s[i], c[i]])])
+            if out is None:
+                out = m
+            else:
+                size = out.shape[0] * 2
+                out = ops.reshape(out[:, None, :, None] * m[None, :, None, :], (size, size))
+        return out
 
     def _phase(self, rz_angles: Any) -> Any:
         # RZ(θ) = diag(e^{-iθ/2}, e^{iθ/2}) on every wire: basis state k gets phase −Σ_i signs[k,i]·θ_i/2
@@ -150,8 +137,11 @@ class StatevectorSimulator:
     def _product_state(self, half_angles: Any) -> Any:
         """RY(π·x_i) on |0…0⟩: amplitude of basis state k = Π_i (cos or sin)(π·x_i/2), real."""
         c, s = _cos_sin(half_angles)
-        pairs = ops.reshape(ops.stack([c, s], axis=-1), (-1, 2 * self.spec.n_qubits))  # (batch, 2n)
-        return _prod(ops.take(pairs, ops.convert_to_tensor(self._state_index), axis=1), axis=-1)
+        state = ops.stack([c[:, 0], s[:, 0]], axis=1)
+        for i in range(1, self.spec.n_qubits):
+            pair = ops.stack([c[:, i], s[:, i]], axis=1)
+            state = ops.reshape(state[:, :, None] * pair[:, None, :], (-1, 2 ** (i + 1)))
+        return state
 
     def _reencode(self, re: Any, im: Any, half_angles: Any) -> tuple[Any, Any]:
         """RY(π·x_i) on every wire of a general state (data re-uploading): one 2×2 per sample and wire."""
@@ -168,7 +158,9 @@ class StatevectorSimulator:
 
     def _apply_dense(self, re: Any, im: Any | None, rz: Any, ry: Any) -> tuple[Any, Any]:
         n = self.spec.n_qubits
-        r = self._kron_ry(ry, list(range(n)), key="ring" if self._ring is not None else None)  # R·P
+        r = self._kron_ry(ry, list(range(n)))
+        if self._ring is not None:
+            r = ops.take(r, ops.convert_to_tensor(self._ring[0]), axis=1)  # (R·P)[:, k] = R[:, image[k]]
         phase = self._phase(rz)
         cos, sin = _cos_sin(phase)
         u_re, u_im = r * cos[None, :], r * sin[None, :]  # U = R·P·D
