@@ -33,14 +33,14 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from helpers.files import atomic_path, cache_dir
 
 __all__ = [
     "FILTERS",
@@ -293,15 +293,6 @@ def classical_filter(images: Any, patch: int = 2, n_out: int | None = None, seed
 
 
 # ----------------------------------------------------------------- cache
-def cache_dir() -> Path:
-    """Where the course writes its caches: ``$HQC_CACHE_DIR``, else the repository's ``data/`` folder.
-
-    Not ``$HQC_DATA_DIR``: that folder holds the (possibly read-only, shared) datasets.
-    """
-    env = os.environ.get("HQC_CACHE_DIR")
-    return Path(env).expanduser() if env else Path(__file__).resolve().parent.parent / "data"
-
-
 def _image_digests(x: np.ndarray) -> np.ndarray:
     """One 64-bit digest per image (blake2b of its float32 bytes)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
@@ -353,20 +344,10 @@ def _read_cache(path: Path, meta: dict[str, Any], sorted_digests: np.ndarray, sh
 
 
 def _write_cache(path: Path, meta: dict[str, Any], sorted_digests: np.ndarray, features: np.ndarray) -> None:
-    """Write atomically: a temporary file in the same folder, then one os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), keys=sorted_digests, features=features,
-                     checksum=np.array(_checksum(features)))
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write atomically (helpers.files.atomic_path)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), keys=sorted_digests, features=features,
+                 checksum=np.array(_checksum(features)))
 
 
 def cached_quanv_features(images: Any, spec: QuanvSpec = QuanvSpec(), data_fingerprint: Any = None,

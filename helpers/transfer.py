@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from helpers.files import atomic_path, cache_dir
 
 __all__ = [
     "HEADS",
@@ -55,12 +55,6 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 TARGET_CLASSES = (3, 5)  # cat, dog
 SOURCE_CLASSES = tuple(c for c in range(10) if c not in TARGET_CLASSES)
 _CACHE_VERSION = 2
-
-
-def cache_dir() -> Path:
-    """Where the course writes its caches: ``$HQC_CACHE_DIR``, else the repository's ``data/`` folder."""
-    env = os.environ.get("HQC_CACHE_DIR")
-    return Path(env).expanduser() if env else Path(__file__).resolve().parent.parent / "data"
 
 
 def _digest(obj: Any) -> str:
@@ -250,18 +244,10 @@ def pretrained_network(spec: PretrainSpec = PretrainSpec(), images: TransferImag
     seconds = time.perf_counter() - start
     loss, accuracy = model.evaluate(images.source_x_test, images.source_y_test, batch_size=256, verbose=0)
     weights, record_path = trunk_paths(spec, fingerprint)
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=weights.parent, prefix=f".{weights.name}.", suffix=".weights.h5")
-    os.close(fd)
-    try:
+    with atomic_path(weights, suffix=".weights.h5") as tmp:
         plain = _source_network(spec)  # the same weights without the optimizer's state
         plain.set_weights(network.get_weights())
         plain.save_weights(tmp, overwrite=True)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, weights)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     record = {"spec": spec.to_dict(), "data": fingerprint.to_dict(), "data_name": images.name,
               "weights_sha256": _file_sha256(weights), "seconds": round(seconds, 1),
               "epoch_seconds": [round(s, 2) for s in timer.seconds],
@@ -323,20 +309,10 @@ def trunk_features(trunk, record: dict[str, Any], images: TransferImages | None 
            "x_test": trunk.predict(images.target_x_test, batch_size=256, verbose=0).astype(np.float32),
            "y_test": images.target_y_test.astype(np.int64)}
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), checksum=np.array(_features_checksum(out)),
-                         images_sha256=np.array(_images_sha256(images.target_x_train) + _images_sha256(images.target_x_test)),
-                         **out)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), checksum=np.array(_features_checksum(out)),
+                     images_sha256=np.array(_images_sha256(images.target_x_train) + _images_sha256(images.target_x_test)),
+                     **out)
     return out, {"status": status if cache else "off", "file": path.name if cache else None,
                  "seconds": time.perf_counter() - start}
 
