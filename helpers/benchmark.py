@@ -813,12 +813,18 @@ def paired_comparison(rows: Iterable[dict[str, Any]], data_name: str, size: str,
             "wilcoxon p": wilcoxon, "skewness": skew, "confidence": confidence}
 
 
-def comparisons(rows: list[dict[str, Any]], confidence: float = 0.95, alpha: float = 0.05) -> list[dict[str, Any]]:
+def comparisons(rows: list[dict[str, Any]], confidence: float = 0.95, alpha: float = 0.05,
+                min_seeds: int = 3) -> list[dict[str, Any]]:
     """Every pair of :data:`PAIRS` at every (data, size) present in ``rows``, with Holm-adjusted p-values.
 
     Introduced in notebook 06. The family is every comparison returned: Holm's step-down
     method (statsmodels) keeps the chance of any false "significant" at most ``alpha``.
+    A pair enters the family only once both models share ``min_seeds`` finished seeds: a
+    t-test on 2 differences (1 degree of freedom) can hardly detect anything and would only
+    make the adjustment of the others stricter.
     """
+    if min_seeds < 2:
+        raise ValueError(f"min_seeds must be at least 2 (a paired t-test needs 2 differences), got {min_seeds}")
     from statsmodels.stats.multitest import multipletests
 
     final = _final(rows)
@@ -828,9 +834,11 @@ def comparisons(rows: list[dict[str, Any]], confidence: float = 0.95, alpha: flo
         for a, b in PAIRS:
             if (data_name, size, a) in present and (data_name, size, b) in present:
                 try:
-                    out.append(paired_comparison(final, data_name, size, a, b, confidence))
+                    c = paired_comparison(final, data_name, size, a, b, confidence)
                 except ValueError:
                     continue  # fewer than 2 shared seeds yet
+                if c["seeds"] >= min_seeds:
+                    out.append(c)
     if out:
         for name in ("p value", "wilcoxon p"):
             reject, adjusted, _, _ = multipletests([c[name] for c in out], alpha=alpha, method="holm")
@@ -854,7 +862,11 @@ def verdict(comparison: dict[str, Any]) -> str:
     numbers = (f"{c['a']} − {c['b']} = {diff:+.1f} ± {half:.1f} points (95% CI), paired t-test p = "
                f"{c['p value']:.3g}, Holm-adjusted over {family} p = {c['holm p value']:.3g}")
     if not c["significant"]:
-        return head + f"no significant difference ({numbers})."
+        # The ± interval is per comparison (unadjusted); Holm's verdict is for the whole family, so the
+        # two can disagree. Say so rather than leave a reader with an interval that excludes 0 beside "no difference".
+        caveat = ("; the unadjusted interval excludes 0, but the difference does not survive the correction "
+                  "for the family") if abs(diff) > half else ""
+        return head + f"no significant difference after Holm's correction ({numbers}{caveat})."
     better, worse = (c["a"], c["b"]) if diff > 0 else (c["b"], c["a"])
     return head + f"{better} is better than {worse} by {abs(diff):.1f} points ({numbers})."
 

@@ -89,8 +89,21 @@ def test_holm_adjustment_decides_the_verdict():
     assert by_size["40"]["p value"] < 0.05 < by_size["40"]["holm p value"]
     assert by_size["20"]["significant"] and not by_size["40"]["significant"]
     assert "twin_4q is better than hybrid_4q by 10.6 points" in verdict(by_size["20"])
-    assert "no significant difference" in verdict(by_size["40"])
+    assert "no significant difference after Holm's correction" in verdict(by_size["40"])
     assert "Holm-adjusted over 3 comparisons" in verdict(by_size["40"])
+    # the unadjusted interval of the borderline case excludes 0, and the sentence says so; the null's does not
+    assert "unadjusted interval excludes 0" in verdict(by_size["40"])
+    assert "unadjusted interval" not in verdict(by_size["60"])
+
+
+def test_pairs_with_fewer_than_three_seeds_stay_out_of_the_family():
+    five = rows_for([(0.80, 0.90), (0.81, 0.92), (0.79, 0.90), (0.80, 0.91), (0.82, 0.92)], size="20")
+    two = rows_for([(0.80, 0.81), (0.80, 0.83)], size="40")
+    assert [c["size"] for c in comparisons(five + two)] == ["20"]
+    assert comparisons(five + two)[0]["family size"] == 1
+    assert sorted(c["size"] for c in comparisons(five + two, min_seeds=2)) == ["20", "40"]
+    with pytest.raises(ValueError, match="min_seeds"):
+        comparisons(five, min_seeds=1)
 
 
 def test_summaries_never_merge_rows_from_different_data():
@@ -102,7 +115,7 @@ def test_summaries_never_merge_rows_from_different_data():
     summary = summarize(original + copy)
     assert sorted(set(summary["data"])) == ["CIFAR-10", "CIFAR-10 (JPEG copy)"]
     assert len(summary) == 4 and set(summary["runs"]) == {2}
-    assert {c["data"] for c in comparisons(original + copy)} == {"CIFAR-10", "CIFAR-10 (JPEG copy)"}
+    assert {c["data"] for c in comparisons(original + copy, min_seeds=2)} == {"CIFAR-10", "CIFAR-10 (JPEG copy)"}
 
 
 # ------------------------------------------------------------------ the plan
