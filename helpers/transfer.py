@@ -5,7 +5,7 @@ Introduced in notebook 11.
 The course pretrains its own CNN trunk (:func:`helpers.models.create_cnn_trunk`) on the 8
 CIFAR-10 classes that are neither cat nor dog (40,000 training images; no downloaded
 weights), caches the weights in the repository's ``data/`` folder under a fingerprint, and
-freezes it. On the two held-out classes, cat vs dog (Mari et al.'s CIFAR task), three heads
+freezes it. On the two held-out classes, cat vs dog (one of Mari et al.'s two CIFAR-10 tasks), three heads
 read the trunk's 128 features:
 
 * ``"linear"`` — ``Dense(2, softmax)``;
@@ -13,8 +13,8 @@ read the trunk's 128 features:
   dressed circuit with its circuit replaced by the course's classical block of the same
   parameter count;
 * ``"dressed_quantum"`` — ``Dense(4) → BatchNorm → sigmoid → QuantumLayer(4 qubits, 3 layers) →
-  Dense(2)``: Mari et al.'s dressed quantum circuit (their depth-6 circuit had 24 angles; this
-  one has 2 × 4 × 3 = 24 too).
+  Dense(2)``: Mari et al.'s dressed quantum circuit (this one has 2 × 4 × 3 = 24 angles; their
+  cats-vs-dogs circuit had 5 layers of 4, 20 angles, their ants-vs-bees one 6 layers, 24).
 
 The frozen trunk's features are computed once per image and cached too, so the heads train
 on 128 numbers per image in seconds.
