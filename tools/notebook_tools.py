@@ -184,6 +184,8 @@ def execute_all(folder: Path, only: list[str] | None = None) -> dict[str, float]
     times_file = folder / "run_times.json"
     record = json.loads(times_file.read_text()) if times_file.is_file() else {}
     record.setdefault("seconds", {})
+    present = {p.name for p in folder.glob("*.ipynb")}
+    record["seconds"] = {k: v for k, v in record["seconds"].items() if k in present}  # renamed or split chapters
     for nb in notebooks:
         print(f"executing {nb.name} ...", flush=True)
         seconds = execute_notebook(nb)
