@@ -34,6 +34,13 @@ def test_there_are_chapters():
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_says_what_it_teaches(path):
+    # the index's course map and the README's chapter table are generated from this line
+    summary = load(path)["metadata"].get("hqc", {}).get("summary", "")
+    assert len(summary.split()) >= 5, f"{path.name}: metadata hqc.summary is missing or too short: {summary!r}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_has_the_skeleton_sections(path):
     headings = [line[3:].strip() for cell in load(path)["cells"] if cell["cell_type"] == "markdown"
                 for line in "".join(cell["source"]).splitlines() if line.startswith("## ")]
