@@ -252,7 +252,7 @@ CONFIGS: dict[str, BenchmarkConfig] = {
 class ResultsMismatchError(RuntimeError):
     """The results file was made by another configuration, from other data, or under another backend.
 
-    Introduced in notebook 06 (which catches it while the benchmark is incomplete); explained in 07.
+    Introduced in notebook 07, which explains when ``scale_results`` raises it.
     """
 
 
@@ -366,7 +366,7 @@ def _environment() -> dict[str, Any]:
 
 
 def load_results(path: Path | str) -> dict[str, Any]:
-    """Read a results file: ``{"config", "config_digest", "provenance", "rows"}``. Introduced in notebook 06."""
+    """Read a results file: ``{"config", "config_digest", "provenance", "rows"}``. Introduced in notebook 10."""
     path = Path(path)
     try:
         return json.loads(path.read_text())
