@@ -51,6 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers.files import REPO_DATA_DIR, REPO_ROOT
+
 __all__ = [
     "COURSE_SIZES",
     "DATASETS",
@@ -211,7 +213,7 @@ def data_dir() -> Path:
     env = os.environ.get(ENV_DATA_DIR)
     if env:
         return Path(env).expanduser()
-    return Path(__file__).resolve().parent.parent / "data"
+    return REPO_DATA_DIR
 
 
 def _offline() -> bool:
@@ -226,8 +228,7 @@ def _shown(path: Path) -> str:
             return "$HQC_DATA_DIR/" + str(path.relative_to(data_dir()))
         except ValueError:
             pass
-    repo = Path(__file__).resolve().parent.parent
-    for base, label in ((repo, ""), (Path.home(), "~/")):
+    for base, label in ((REPO_ROOT, ""), (Path.home(), "~/")):
         try:
             return label + str(path.relative_to(base))
         except ValueError:

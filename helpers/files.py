@@ -10,6 +10,11 @@ from pathlib import Path
 
 __all__ = ["atomic_write_text"]
 
+# The repository's own data/ folder: the default for both the offline datasets (helpers.data.data_dir)
+# and the caches (cache_dir), when the package runs from a checkout (pip install -e .).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_DATA_DIR = REPO_ROOT / "data"
+
 
 @contextmanager
 def atomic_path(path: Path | str, suffix: str = ".tmp") -> Iterator[str]:
@@ -51,4 +56,4 @@ def cache_dir() -> Path:
     Not ``$HQC_DATA_DIR``: that folder holds the (possibly read-only, shared) datasets.
     """
     env = os.environ.get("HQC_CACHE_DIR")
-    return Path(env).expanduser() if env else Path(__file__).resolve().parent.parent / "data"
+    return Path(env).expanduser() if env else REPO_DATA_DIR
