@@ -828,17 +828,15 @@ def comparisons(rows: list[dict[str, Any]], confidence: float = 0.95, alpha: flo
     from statsmodels.stats.multitest import multipletests
 
     final = _final(rows)
-    present = {(r["data_name"], r["size"], r["model"]) for r in final}
+    seeds: dict[tuple, set] = {}  # (data, size, model) -> its finished seeds
+    for r in final:
+        seeds.setdefault((r["data_name"], r["size"], r["model"]), set()).add(r["seed"])
     out = []
     for data_name, size in dict.fromkeys((r["data_name"], r["size"]) for r in final):
         for a, b in PAIRS:
-            if (data_name, size, a) in present and (data_name, size, b) in present:
-                try:
-                    c = paired_comparison(final, data_name, size, a, b, confidence)
-                except ValueError:
-                    continue  # fewer than 2 shared seeds yet
-                if c["seeds"] >= min_seeds:
-                    out.append(c)
+            shared = seeds.get((data_name, size, a), set()) & seeds.get((data_name, size, b), set())
+            if len(shared) >= min_seeds:
+                out.append(paired_comparison(final, data_name, size, a, b, confidence))
     if out:
         for name in ("p value", "wilcoxon p"):
             reject, adjusted, _, _ = multipletests([c[name] for c in out], alpha=alpha, method="holm")
