@@ -139,22 +139,35 @@ def differences(committed: dict, fresh: dict, tol: float = TOLERANCE) -> list[st
     return problems
 
 
+def staleness(fresh: dict) -> list[str]:
+    """Why the committed fixture is not current for ``fresh`` (empty: it is).
+
+    Values are compared to :data:`TOLERANCE`, not byte for byte: the last of their 14 decimals can
+    differ between runs (summation order in BLAS). The text must be exactly what :func:`render`
+    writes for the committed values: no hand edits.
+    """
+    if not FIXTURE.is_file():
+        return ["it is missing"]
+    text = FIXTURE.read_text()
+    committed = json.loads(text)
+    problems = differences(committed, fresh)
+    if not problems and text != render(committed):
+        problems = ["its text is not in the format this tool writes (edited by hand?), although every value is "
+                    f"within {TOLERANCE:g}"]
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/tfq_reference.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="only compare the committed fixture; exit 1 if stale")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
+    from helpers.files import atomic_write_text
+
     fresh = compute()
     shown = FIXTURE.relative_to(ROOT)
+    problems = staleness(fresh)
     if args.check:
-        if not FIXTURE.is_file():
-            print(f"{shown} is missing: run .venv/bin/python tools/tfq_reference.py", file=sys.stderr)
-            return 1
-        committed = json.loads(FIXTURE.read_text())
-        problems = differences(committed, fresh)
-        if not problems and FIXTURE.read_text() != render(committed):
-            problems = ["its text is not in the format this tool writes (edited by hand?), although every value is "
-                        f"within {TOLERANCE:g}"]
         for p in problems:
             print(f"{shown} is stale: {p}", file=sys.stderr)
         if problems:
@@ -162,17 +175,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"{shown} is up to date (PennyLane {fresh['pennylane_version']}, {len(fresh['cases'])} cases)")
         return 0
-    FIXTURE.parent.mkdir(exist_ok=True)
+    # rewrite only for a real change, so that `make notebooks` leaves an up-to-date file alone
     text = render(fresh)
-    # Rewrite only for a real change: the last of the 14 decimals can differ between runs (summation
-    # order in BLAS), and a file that flips a digit at every `make notebooks` would be noise in git.
-    changed = (not FIXTURE.is_file() or differences(json.loads(FIXTURE.read_text()), fresh)
-               or FIXTURE.read_text() != render(json.loads(FIXTURE.read_text())))
-    if changed:
-        tmp = FIXTURE.with_suffix(".json.tmp")
-        tmp.write_text(text)
-        tmp.replace(FIXTURE)
-    print(f"{shown} {'written' if changed else 'already up to date'} "
+    if problems:
+        atomic_write_text(FIXTURE, text)
+    print(f"{shown} {'written' if problems else 'already up to date'} "
           f"({len(fresh['cases'])} cases, PennyLane {fresh['pennylane_version']}, {len(text):,} bytes)")
     return 0
 
