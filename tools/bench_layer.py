@@ -22,9 +22,12 @@ and is repeated; the file keeps every repeat, the median, the minimum and the ma
   the ratio of each pair of epochs, median and spread.
 * ``peers``: PennyLane's own ``qml.qnn.TorchLayer`` hybrid with the same trunk in PyTorch, and
   its classical control, against the course's hybrid, on the same 1,000 digits, batch 32.
-* ``alternatives``: what was tried and lost, measured the same way (XLA, float32, the dense
-  and factored strategies of helpers.statevector), and the floor: a compiled TensorFlow gradient
-  of a single multiply, which bounds how close any TensorFlow layer can come to JAX.
+* ``alternatives``: what was tried and lost, measured the same way (XLA on the simulator and on
+  the whole gradient, float32, the dense and factored strategies of helpers.statevector), and
+  the floor: a compiled TensorFlow gradient of a single multiply, which bounds how close any
+  TensorFlow layer can come to JAX.
+* ``tensorflow_fit_options``: ``fit`` under TensorFlow with ``jit_compile=True`` or
+  ``steps_per_execution=32``, against the default, for the layer and for the whole hybrid/twin.
 """
 
 from __future__ import annotations
@@ -49,12 +52,17 @@ def spread(values: list[float]) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------ inside one backend's process
-def _grad_fn(layer_call, backend: str):
-    """A compiled function computing the gradients of sum(layer(x) · c) w.r.t. x and the weights."""
+def _grad_fn(layer_call, backend: str, jit_compile: bool = False):
+    """A compiled function computing the gradients of sum(layer(x) · c) w.r.t. x and the weights.
+
+    On TensorFlow the default is a graph without XLA, which is what Keras' ``fit`` runs on a
+    CPU-only machine (its ``jit_compile="auto"`` turns XLA off there); ``jit_compile=True``
+    compiles the whole gradient with XLA, as ``jax.jit`` does for JAX.
+    """
     if backend == "tensorflow":
         import tensorflow as tf
 
-        @tf.function
+        @tf.function(jit_compile=jit_compile)
         def step(x, w, c):
             with tf.GradientTape() as tape:
                 tape.watch([x, w])
@@ -250,10 +258,10 @@ def measure_alternatives(repeats: int) -> list[dict]:
     rows = []
     rng = np.random.default_rng(0)
 
-    def timed(label, fn, n, batch, dtype="float64"):
+    def timed(label, fn, n, batch, dtype="float64", jit_compile=False):
         args = [tf.constant(a, dtype) for a in (rng.random((batch, n)), rng.uniform(0, 6.28, (1, 2, n)),
                                                 rng.normal(size=(batch, n)))]
-        seconds = _time_per_call(_grad_fn(fn, "tensorflow"), args, "tensorflow", repeats)
+        seconds = _time_per_call(_grad_fn(fn, "tensorflow", jit_compile), args, "tensorflow", repeats)
         rows.append({"variant": label, "qubits": n, "batch": batch, "us_per_sample": spread([1e6 * s / batch for s in seconds])})
         print(f"  alternative {label:45s} {n} qubits batch {batch:3d}: {rows[-1]['us_per_sample']['median']:8.2f} µs/sample",
               flush=True)
@@ -273,8 +281,70 @@ def measure_alternatives(repeats: int) -> list[dict]:
             sim = StatevectorSimulator(CircuitSpec(n, 1))
             sim.dense = dense
             timed(f"statevector, {'dense' if dense else 'factored'} layer matrices", sim, n, 32)
+    # XLA over the whole gradient (forward and backward), the way jax.jit compiles JAX's: faster
+    # for the layer alone, but Keras' fit does not run it on a CPU (see measure_tensorflow_fit_options)
+    for n in (4, 6, 8):
+        for batch in (32, 128, 512):
+            timed("statevector, whole gradient in XLA", StatevectorSimulator(CircuitSpec(n, 1)), n, batch,
+                  jit_compile=True)
     keras.backend.clear_session()
     return rows
+
+
+def measure_tensorflow_fit_options(repeats: int) -> dict:
+    """Two compile options that attack TensorFlow's fixed cost per step, measured in ``fit``.
+
+    ``jit_compile=True`` (XLA for the whole train step) and ``steps_per_execution=32`` (one
+    graph call runs 32 batches), on ``QuantumLayer(4) → Dense(10)`` and on the course's hybrid
+    and twin, whose CNN trunk XLA also compiles (epochs interleaved as in the epoch ratio).
+    """
+    import keras
+    import numpy as np
+
+    from helpers.data import load_mnist
+    from helpers.layers import QuantumLayer
+    from helpers.models import create_classical_baseline, create_hybrid_model
+    from helpers.training import EpochTimer
+
+    n, size = 4, 4096
+    x = np.random.default_rng(0).random((size, n)).astype("float32")
+    y = np.random.default_rng(1).integers(0, 10, size)
+    options = {"default": {}, "jit_compile=True": {"jit_compile": True},
+               "steps_per_execution=32": {"steps_per_execution": 32}}
+    fit_rows = []
+    for label, kwargs in options.items():
+        for batch in (32, 128, 512):
+            keras.utils.set_random_seed(0)
+            model = keras.Sequential([keras.Input((n,)), QuantumLayer(n, 1), keras.layers.Dense(10, activation="softmax")])
+            model.compile("adam", "sparse_categorical_crossentropy", **kwargs)
+            fit_rows.append({"option": label, "qubits": n, "batch": batch,
+                             "us_per_sample": spread(_fit_us_per_sample(model, x, y, batch, repeats))})
+            print(f"  tensorflow fit option {label:24s} batch {batch:3d}: "
+                  f"{fit_rows[-1]['us_per_sample']['median']:8.1f} µs/sample", flush=True)
+    data = load_mnist(n_train=2048, n_val=100, n_test=100, seed=0, verbose=False)
+    epoch_rows = []
+    for batch in (32, 128):
+        models = {}
+        for label, kwargs in options.items():
+            for name, build in (("hybrid", create_hybrid_model), ("twin", create_classical_baseline)):
+                model = build(data.input_shape, 10, n_qubits=n, seed=0)
+                model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                              metrics=["accuracy"], **kwargs)
+                model.fit(data.x_train, data.y_train, batch_size=batch, epochs=1, verbose=0)  # compile: not counted
+                models[(name, label)] = model
+        seconds = {key: [] for key in models}
+        for _ in range(repeats):
+            for key, model in models.items():
+                timer = EpochTimer()
+                model.fit(data.x_train, data.y_train, batch_size=batch, epochs=1, verbose=0, callbacks=[timer])
+                seconds[key].append(timer.seconds[0])
+        for (name, label), values in seconds.items():
+            epoch_rows.append({"model": name, "option": label, "qubits": n, "batch": batch,
+                               "images": len(data.x_train), "epoch_s": spread(values)})
+            print(f"  tensorflow epoch {name:6s} {label:24s} batch {batch:3d}: "
+                  f"{epoch_rows[-1]['epoch_s']['median']:.3f} s", flush=True)
+        keras.backend.clear_session()
+    return {"fit": fit_rows, "epochs": epoch_rows}
 
 
 def child(part: str, quick: bool) -> None:
@@ -287,7 +357,8 @@ def child(part: str, quick: bool) -> None:
         out = {"epoch_ratio": measure_epoch_ratio(5 if quick else 7, (4, 8), (32, 128)),
                "ours_on_1000": measure_ours_on_1000(repeats)}
     elif part == "alternatives":
-        out = {"alternatives": measure_alternatives(repeats)}
+        out = {"alternatives": measure_alternatives(repeats),
+               "tensorflow_fit_options": measure_tensorflow_fit_options(repeats)}
     elif part == "torchlayer":
         out = {"peers": measure_torchlayer(repeats)}
     else:
@@ -370,10 +441,19 @@ def targets(result: dict) -> list[dict]:
     out = [{"target": "TensorFlow layer <= 50 µs/sample at batch 32 (4 qubits, forward + backward)",
             "value": alone("tensorflow", "statevector", 4, 32)}]
     out[-1]["met"] = out[-1]["value"] <= 50
-    worst = max(alone("tensorflow", "statevector", n, b) / alone("jax", "statevector", n, b)
-                for n in (4, 6, 8) for b in (32, 128, 512))
-    out.append({"target": "TensorFlow no worse than 2x JAX at any batch and qubit count", "value": worst,
-                "met": worst <= 2})
+    grid = [(n, b) for n in (4, 6, 8) for b in (32, 128, 512)]
+    ratios = {nb: alone("tensorflow", "statevector", *nb) / alone("jax", "statevector", *nb) for nb in grid}
+    worst = max(ratios, key=ratios.get)
+    out.append({"target": "TensorFlow no worse than 2x JAX at any batch and qubit count", "value": ratios[worst],
+                "met": ratios[worst] <= 2, "worst_at": {"qubits": worst[0], "batch": worst[1]}})
+    xla = {(r["qubits"], r["batch"]): r["us_per_sample"]["median"] for r in result.get("alternatives", [])
+           if r["variant"] == "statevector, whole gradient in XLA"}
+    if set(grid) <= set(xla):  # not a target: Keras' fit on a CPU does not compile with XLA
+        xla_ratios = {nb: xla[nb] / alone("jax", "statevector", *nb) for nb in grid}
+        xla_worst = max(xla_ratios, key=xla_ratios.get)
+        out[-1]["with_whole_gradient_xla"] = {
+            "worst": xla_ratios[xla_worst], "worst_at": {"qubits": xla_worst[0], "batch": xla_worst[1]},
+            "within_2x": [{"qubits": n, "batch": b} for (n, b), r in xla_ratios.items() if r <= 2]}
     for r in result["epoch_ratio"]:
         if r["backend"] in ("tensorflow", "jax"):
             limit = 1.10 if r["qubits"] == 4 else 1.5
