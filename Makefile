@@ -10,7 +10,7 @@ PY312  ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) p
 VENV312 := .venv-py312
 STAMP312 := $(VENV312)/.installed
 
-.PHONY: install install-torch lab test test-backends test-py312 lint notebooks clean-venv
+.PHONY: install install-torch lab test test-backends test-py312 lint notebooks bench-layer clean-venv
 
 install: $(STAMP)
 
@@ -81,6 +81,13 @@ notebooks: install tfq
 	$(PY) -m tools.notebook_tools navigation notebooks
 	$(PY) -m tools.notebook_tools execute notebooks
 	$(PY) -m tools.notebook_tools readme
+
+# For maintainers, on an idle machine (about 10 minutes): results/bench_layer.json, which chapter 04
+# reads. The peer pennylane-keras3-layer is installed without its dependencies: it pins no
+# versions the course can share, and only its module is needed.
+bench-layer: install install-torch
+	$(PY) -m pip install --no-deps pennylane-keras3-layer==1.1.0
+	$(PY) -m tools.bench_layer
 
 clean-venv:
 	rm -rf $(VENV) $(VENV312)

@@ -3,7 +3,8 @@
 Maintainer tool (not part of the installed package); chapter 04 and helpers.layers cite its
 output. Run from the repository root on an otherwise idle machine::
 
-    python -m tools.bench_layer                 # about 15 minutes on 2 cores
+    make bench-layer                            # installs the peer layer, then runs this (10 minutes)
+    python -m tools.bench_layer                 # about 10 minutes on 2 cores
     python -m tools.bench_layer --quick         # fewer repeats, to try it out
 
 Every measurement runs in a fresh process per Keras backend (a process can hold one backend)
