@@ -27,8 +27,11 @@ two real tensors, so every backend runs it in plain floating point. Products are
 with ``ops.einsum``: Keras 3.15's ``ops.matmul`` (torch) and ``ops.cos``/``ops.sin`` (JAX)
 return float32 for float64 inputs, which would cap the accuracy at about 1e-7.
 
-Tried and lost (``results/bench_layer.json`` keeps the other losers: XLA, float32, dense against
-factored): building the product state and the Kronecker products as one gather from a constant
+Tried and lost (``results/bench_layer.json`` keeps the other losers: XLA on the simulator and on
+the whole gradient, float32, dense against factored). XLA over the whole gradient does make the
+layer alone faster on TensorFlow, but Keras' ``fit`` does not compile with XLA on a CPU, and
+asking it to (``jit_compile=True``) makes the whole hybrid slower, because the CNN trunk is
+slower under XLA there (the file's ``tensorflow_fit_options``). Also lost: building the product state and the Kronecker products as one gather from a constant
 index table and one ``prod`` each. It cuts TensorFlow's graph from 588 to 251 operations for 4
 qubits, yet was slower on both backends at every size measured (gradient of the layer alone,
 µs per sample): TensorFlow 4 qubits at batch 512 2.13 against 0.99, 8 qubits 32.0 against 11.6;
