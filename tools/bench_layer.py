@@ -194,12 +194,27 @@ def measure_fit(repeats: int, batches) -> list[dict]:
     return rows
 
 
+def _interleaved_epoch_seconds(models: dict, data, batch: int, repeats: int) -> dict:
+    """Seconds of each epoch of each model, epochs interleaved (a, b, a, b, ...) so that all models
+    see the same machine state; the first epoch of each, which traces and compiles, is not counted."""
+    from helpers.training import EpochTimer
+
+    for model in models.values():
+        model.fit(data.x_train, data.y_train, batch_size=batch, epochs=1, verbose=0)
+    seconds = {key: [] for key in models}
+    for _ in range(repeats):
+        for key, model in models.items():
+            timer = EpochTimer()
+            model.fit(data.x_train, data.y_train, batch_size=batch, epochs=1, verbose=0, callbacks=[timer])
+            seconds[key].append(timer.seconds[0])
+    return seconds
+
+
 def measure_epoch_ratio(repeats: int, qubits, batches) -> list[dict]:
     import keras
 
     from helpers.data import load_mnist
     from helpers.models import create_classical_baseline, create_hybrid_model
-    from helpers.training import EpochTimer
 
     backend = keras.backend.backend()
     data = load_mnist(n_train=2048, n_val=100, n_test=100, seed=0, verbose=False)
@@ -208,14 +223,7 @@ def measure_epoch_ratio(repeats: int, qubits, batches) -> list[dict]:
         for batch in batches:
             models = {"hybrid": create_hybrid_model(data.input_shape, 10, n_qubits=n, seed=0),
                       "twin": create_classical_baseline(data.input_shape, 10, n_qubits=n, seed=0)}
-            seconds = {k: [] for k in models}
-            for model in models.values():  # the first epoch traces and compiles: not counted
-                model.fit(data.x_train, data.y_train, batch_size=batch, epochs=1, verbose=0)
-            for _ in range(repeats):  # interleaved: both models see the same machine state
-                for name, model in models.items():
-                    timer = EpochTimer()
-                    model.fit(data.x_train, data.y_train, batch_size=batch, epochs=1, verbose=0, callbacks=[timer])
-                    seconds[name].append(timer.seconds[0])
+            seconds = _interleaved_epoch_seconds(models, data, batch, repeats)
             ratios = [h / t for h, t in zip(seconds["hybrid"], seconds["twin"])]
             rows.append({"backend": backend, "qubits": n, "batch": batch, "images": len(data.x_train),
                          "hybrid_s": spread(seconds["hybrid"]), "twin_s": spread(seconds["twin"]),
@@ -305,7 +313,6 @@ def measure_tensorflow_fit_options(repeats: int) -> dict:
     from helpers.data import load_mnist
     from helpers.layers import QuantumLayer
     from helpers.models import create_classical_baseline, create_hybrid_model
-    from helpers.training import EpochTimer
 
     n, size = 4, 4096
     x = np.random.default_rng(0).random((size, n)).astype("float32")
@@ -331,14 +338,8 @@ def measure_tensorflow_fit_options(repeats: int) -> dict:
                 model = build(data.input_shape, 10, n_qubits=n, seed=0)
                 model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                               metrics=["accuracy"], **kwargs)
-                model.fit(data.x_train, data.y_train, batch_size=batch, epochs=1, verbose=0)  # compile: not counted
                 models[(name, label)] = model
-        seconds = {key: [] for key in models}
-        for _ in range(repeats):
-            for key, model in models.items():
-                timer = EpochTimer()
-                model.fit(data.x_train, data.y_train, batch_size=batch, epochs=1, verbose=0, callbacks=[timer])
-                seconds[key].append(timer.seconds[0])
+        seconds = _interleaved_epoch_seconds(models, data, batch, repeats)
         for (name, label), values in seconds.items():
             epoch_rows.append({"model": name, "option": label, "qubits": n, "batch": batch,
                                "images": len(data.x_train), "epoch_s": spread(values)})
