@@ -27,11 +27,12 @@ __all__ = [
     "create_cnn",
     "create_cnn_trunk",
     "create_hybrid_model",
+    "create_identity_control",
     "create_model",
     "trainable_params",
 ]
 
-MODEL_KINDS = ("cnn", "hybrid", "twin", "hybrid_no_entanglement", "hybrid_frozen")
+MODEL_KINDS = ("cnn", "hybrid", "twin", "hybrid_no_entanglement", "hybrid_frozen", "hybrid_half_angle", "identity")
 
 
 def _check_shape(input_shape: Sequence[int], num_classes: int) -> tuple[int, ...]:
@@ -71,14 +72,22 @@ def create_cnn_trunk(input_shape: Sequence[int], seed: int = 0) -> keras.Sequent
     )
 
 
-def compile_classifier(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
-    """Adam, sparse categorical cross-entropy, accuracy. Introduced in notebook 01."""
+def compile_classifier(model: keras.Model, learning_rate: float = 1e-3, steps_per_execution: int = 1) -> keras.Model:
+    """Adam, sparse categorical cross-entropy, accuracy. Introduced in notebook 01.
+
+    ``steps_per_execution=N`` runs N batches per call of the compiled step (chapter 04 measures
+    it): the same updates in the same order, so the same trained weights, with TensorFlow's fixed
+    cost per call paid once per N batches.
+    """
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
+    if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+        raise ValueError(f"steps_per_execution must be a positive integer, got {steps_per_execution!r}")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
     )
     return model
 
@@ -126,6 +135,7 @@ def create_hybrid_model(
     learning_rate: float = 1e-3,
     chunk_size: int = 32,
     simulator: str = "statevector",
+    angle_scale: float = 1.0,
 ) -> keras.Model:
     """Trunk → bottleneck (Dense(n_qubits) → BatchNorm → sigmoid) → QuantumLayer → Dense(num_classes, softmax).
 
@@ -133,9 +143,16 @@ def create_hybrid_model(
     ``freeze_quantum=True`` keeps the quantum angles at their random initial values
     (the two ablations of chapter 07). ``simulator`` chooses how the circuit is simulated
     (see :class:`helpers.layers.QuantumLayer`); the numbers are the same either way.
+
+    ``angle_scale`` multiplies the bottleneck's features before the circuit, so the encoding
+    becomes RY(angle_scale·π·x). The seed's value, 1, puts the sigmoid's centre x = ½ at
+    RY(π/2), where the ring circuit's outputs do not depend on its inputs to first order
+    (chapter 05 measures it); ``angle_scale=0.5`` (RY(πx/2)) has no such flat point there.
     """
     shape = _check_shape(input_shape, num_classes)
     CircuitSpec(n_qubits, n_layers, entangle, reupload)  # validate before building anything
+    if isinstance(angle_scale, bool) or not isinstance(angle_scale, (int, float)) or not 0 < angle_scale <= 2:
+        raise ValueError(f"angle_scale must be a number in (0, 2], got {angle_scale!r}")
     quantum = QuantumLayer(
         n_qubits=n_qubits, n_layers=n_layers, entangle=entangle, reupload=reupload, chunk_size=chunk_size,
         simulator=simulator,
@@ -145,7 +162,11 @@ def create_hybrid_model(
     quantum.trainable = not freeze_quantum
     name = "hybrid" if entangle and not freeze_quantum else (
         "hybrid_frozen" if freeze_quantum else "hybrid_no_entanglement")
-    return _classifier(create_cnn_trunk(shape, seed), [_bottleneck(n_qubits, seed), quantum],
+    block = [quantum]
+    if angle_scale != 1:
+        name = "hybrid_half_angle" if (angle_scale == 0.5 and name == "hybrid") else f"{name}_scaled"
+        block = [layers.Rescaling(float(angle_scale), name="angle_scale"), quantum]
+    return _classifier(create_cnn_trunk(shape, seed), [_bottleneck(n_qubits, seed), *block],
                        num_classes, seed, name, learning_rate)
 
 
@@ -170,6 +191,25 @@ def create_classical_baseline(
                        num_classes, seed, "twin", learning_rate)
 
 
+def create_identity_control(
+    input_shape: Sequence[int],
+    num_classes: int = 10,
+    n_qubits: int = 4,
+    seed: int = 0,
+    learning_rate: float = 1e-3,
+) -> keras.Model:
+    """The hybrid without its quantum block: the bottleneck's features straight into the classifier.
+
+    Introduced in notebook 05. Same trunk and bottleneck as the hybrid and the twin, and no
+    block between the bottleneck and ``Dense(num_classes)``: what either block adds is
+    measured against it.
+    """
+    shape = _check_shape(input_shape, num_classes)
+    CircuitSpec(n_qubits)  # same validation of the width as the hybrid
+    return _classifier(create_cnn_trunk(shape, seed), [_bottleneck(n_qubits, seed)], num_classes, seed,
+                       "identity", learning_rate)
+
+
 def create_model(kind: str, input_shape: Sequence[int], num_classes: int = 10, n_qubits: int = 4,
                  n_layers: int = 1, seed: int = 0, learning_rate: float = 1e-3) -> keras.Model:
     """Any model of the benchmark by name (one of :data:`MODEL_KINDS`). Introduced in notebook 07."""
@@ -179,10 +219,12 @@ def create_model(kind: str, input_shape: Sequence[int], num_classes: int = 10, n
         return create_cnn(input_shape, num_classes, seed, learning_rate)
     if kind == "twin":
         return create_classical_baseline(input_shape, num_classes, n_qubits, n_layers, seed, learning_rate)
+    if kind == "identity":
+        return create_identity_control(input_shape, num_classes, n_qubits, seed, learning_rate)
     return create_hybrid_model(
         input_shape, num_classes, n_qubits, n_layers,
         entangle=kind != "hybrid_no_entanglement", freeze_quantum=kind == "hybrid_frozen",
-        seed=seed, learning_rate=learning_rate,
+        seed=seed, learning_rate=learning_rate, angle_scale=0.5 if kind == "hybrid_half_angle" else 1.0,
     )
 
 

@@ -61,8 +61,6 @@ __all__ = [
 
 FILTERS = ("none", "classical", "quantum")
 METHODS = ("exact", "pennylane")
-#: benchmark model key -> filter
-MODEL_FILTERS = {"quanv_none": "none", "quanv_classical": "classical", "quanv_quantum": "quantum"}
 _CACHE_VERSION = 1
 _MAX_EXACT_QUBITS = 12  # the dense unitary has 4**n complex entries: 16 qubits would need 68 GB
 _DENSE_MAX_QUBITS = 5  # up to here one product with the dense unitary beats applying gates one by one
@@ -464,49 +462,34 @@ def featurize_dataset(data, kind: str, seed: int, cache: bool = True):
     return dataclasses.replace(data, **parts), info
 
 
-_loaded: dict[tuple, Any] = {}
-
-
-def train_benchmark_run(dataset: str, model_key: str, seed: int, n_train: int | None, n_val: int,
-                        learning_rate: float, config: Any) -> dict[str, Any]:
+def train_benchmark_run(request: Any) -> dict[str, Any]:
     """One run of ``helpers.benchmark --config quanvolution``: features of one control, then the classifier.
 
-    Introduced in notebook 10. The seed fixes the MNIST subset, the random filter (quantum or
-    classical) and the classifier's initial weights and batch order.
+    Introduced in notebook 10. ``request`` is a :class:`helpers.training.RunRequest` whose
+    ``options["filter"]`` names the control (one of :data:`FILTERS`). The seed fixes the MNIST
+    subset, the random filter (quantum or classical) and the classifier's initial weights and
+    batch order.
     """
     import keras
 
     from helpers.data import load_dataset
     from helpers.reproducibility import set_seed
-    from helpers.training import train_and_evaluate
+    from helpers.training import result_row, train_and_evaluate
 
-    if dataset != "mnist":
-        raise ValueError(f"quanvolution runs on MNIST only, got dataset {dataset!r}")
-    if model_key not in MODEL_FILTERS:
-        raise ValueError(f"unknown model {model_key!r}: allowed {', '.join(map(repr, MODEL_FILTERS))}")
-    key = (dataset, n_train, n_val, config.n_test, seed)
-    if key not in _loaded:
-        _loaded.clear()
-        _loaded[key] = load_dataset(dataset, n_train, n_val, config.n_test, seed=seed, verbose=False)
-    data = _loaded[key]
-    features, info = featurize_dataset(data, MODEL_FILTERS[model_key], seed)
-    set_seed(seed)
-    model = create_quanv_classifier(features.input_shape, data.num_classes, seed=seed, learning_rate=learning_rate)
-    result = train_and_evaluate(model, features, epochs=config.epochs, patience=config.patience,
-                                batch_size=config.batch_size)
-    best = result.best_epoch - 1
-    row = {
-        "n_train": len(data.y_train), "n_val": len(data.y_val), "n_test": len(data.y_test),
-        "test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
-        "val_accuracy": result.history["val_accuracy"][best], "val_loss": result.history["val_loss"][best],
-        "train_accuracy": result.history["accuracy"][best],
-        "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
-        "hit_cap": result.epochs_run == config.epochs,
-        "seconds_per_epoch": result.seconds_per_epoch, "epoch_seconds": result.epoch_seconds,
-        "inference_seconds": result.inference_seconds, "trainable_params": result.trainable_params,
-        "data_name": data.name, "data_fingerprint": data.fingerprint.to_dict(),
-        "filter": MODEL_FILTERS[model_key], "feature_seconds": round(info["seconds"], 3),
-        "feature_cache": info["status"],
-    }
+    if request.dataset != "mnist":
+        raise ValueError(f"quanvolution runs on MNIST only, got dataset {request.dataset!r}")
+    kind = request.options.get("filter")
+    if kind not in FILTERS:
+        raise ValueError(f"unknown filter {kind!r}: allowed {', '.join(map(repr, FILTERS))}")
+    data = load_dataset(request.dataset, request.n_train, request.n_val, request.n_test, seed=request.seed,
+                        verbose=False)
+    features, info = featurize_dataset(data, kind, request.seed)
+    set_seed(request.seed)
+    model = create_quanv_classifier(features.input_shape, data.num_classes, seed=request.seed,
+                                    learning_rate=request.learning_rate)
+    result = train_and_evaluate(model, features, epochs=request.max_epochs, patience=request.patience,
+                                batch_size=request.batch_size)
+    row = result_row(result, data, request, filter=kind, feature_seconds=round(info["seconds"], 3),
+                     feature_cache=info["status"])
     keras.backend.clear_session()
     return row

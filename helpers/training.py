@@ -3,22 +3,32 @@
 :func:`train_and_evaluate` is what chapters 05–07 and the benchmark use, so every
 model is trained with the same recipe: a fixed seed, batches of 32, early stopping on
 the *validation* loss (best weights restored), then one evaluation on the test set.
+
+For the benchmark (chapter 07), :class:`RunRequest` says what one run trains, and
+:func:`result_row` turns its :class:`TrainingResult` into the row the results file holds;
+every trainer of the benchmark (:func:`train_benchmark_run` here, and those of
+:mod:`helpers.quanvolution` and :mod:`helpers.transfer`) builds its row with it.
 """
 
 from __future__ import annotations
 
+import base64
 import statistics
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import keras
 import numpy as np
 
-from helpers.data import Dataset
-from helpers.models import trainable_params
+from helpers.data import Dataset, load_dataset
+from helpers.instruments import BottleneckProbe, bottleneck_report, has_bottleneck
+from helpers.models import compile_classifier, create_model, trainable_params
+from helpers.reproducibility import set_seed
 
-__all__ = ["EpochTimer", "TrainingResult", "train_and_evaluate"]
+__all__ = ["EpochTimer", "RunRequest", "TrainingResult", "decode_correct", "result_row", "train_and_evaluate",
+           "train_benchmark_run"]
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -51,6 +61,7 @@ class TrainingResult:
     history: dict[str, list[float]] = field(repr=False, default_factory=dict)
     predictions: np.ndarray | None = field(repr=False, default=None)
     model: keras.Model | None = field(repr=False, default=None)  # the trained model, best weights restored
+    stopped_early: bool = False  # early stopping ended the run (False: it ran to the epoch cap)
 
     def row(self) -> dict[str, Any]:
         return {
@@ -61,10 +72,12 @@ class TrainingResult:
 
 
 def train_and_evaluate(model: keras.Model, data: Dataset, name: str | None = None, epochs: int = 10,
-                       batch_size: int = 32, patience: int = 2, verbose: int = 0) -> TrainingResult:
+                       batch_size: int = 32, patience: int = 2, verbose: int = 0,
+                       callbacks: Sequence[keras.callbacks.Callback] = ()) -> TrainingResult:
     """Fit on ``data``'s train split with early stopping on validation loss, then test once.
 
-    Introduced in notebook 05. ``verbose=2`` prints one line per epoch.
+    Introduced in notebook 05. ``verbose=2`` prints one line per epoch; ``callbacks`` are
+    added to the timer and the early stopping (e.g. a :class:`helpers.instruments.BottleneckProbe`).
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
@@ -73,7 +86,7 @@ def train_and_evaluate(model: keras.Model, data: Dataset, name: str | None = Non
     timer = EpochTimer()
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
     history = model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
-                        epochs=epochs, batch_size=batch_size, verbose=verbose, callbacks=[timer, stop])
+                        epochs=epochs, batch_size=batch_size, verbose=verbose, callbacks=[timer, stop, *callbacks])
     start = time.perf_counter()
     probabilities = model.predict(data.x_test, batch_size=batch_size, verbose=0)
     inference = time.perf_counter() - start
@@ -87,5 +100,114 @@ def train_and_evaluate(model: keras.Model, data: Dataset, name: str | None = Non
         epoch_seconds=[round(s, 4) for s in timer.seconds],
         inference_seconds=inference, trainable_params=trainable_params(model),
         history={k: [float(v) for v in vals] for k, vals in history.history.items()},
-        predictions=probabilities.argmax(axis=1), model=model,
+        predictions=probabilities.argmax(axis=1), model=model, stopped_early=stop.stopped_epoch > 0,
     )
+
+
+# ------------------------------------------------------------------ one run of the benchmark
+@dataclass(frozen=True)
+class RunRequest:
+    """What one run of the benchmark trains, on what, and how. Introduced in notebook 07.
+
+    ``options`` are the model's own settings from the benchmark's catalogue
+    (:mod:`helpers.benchmark.catalogue`), e.g. ``{"kind": "hybrid", "n_qubits": 4}``.
+    """
+
+    dataset: str
+    n_train: int | None  # None: all training images left after validation
+    n_val: int
+    n_test: int | None  # None: the whole official test split
+    seed: int
+    learning_rate: float
+    max_epochs: int
+    patience: int
+    batch_size: int = 32
+    steps_per_execution: int = 1
+    instruments: bool = False  # record the bottleneck's quantiles and gradient per epoch (models with one)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("n_val", "max_epochs", "batch_size", "steps_per_execution"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 0:
+            raise ValueError(f"patience must be a non-negative integer, got {self.patience!r}")
+        if not (isinstance(self.learning_rate, float) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be a positive float, got {self.learning_rate!r}")
+
+
+#: images whose bottleneck the instruments follow (the first ones of the validation split)
+PROBE_IMAGES = 512
+
+
+def encode_correct(correct: np.ndarray) -> str:
+    """Which test images a model got right, packed 8 to a byte, as base64 text (for the results file)."""
+    return base64.b64encode(np.packbits(np.asarray(correct, dtype=bool)).tobytes()).decode("ascii")
+
+
+def decode_correct(text: str, n: int) -> np.ndarray:
+    """The inverse of :func:`encode_correct`: ``n`` booleans, one per test image. Introduced in notebook 07."""
+    return np.unpackbits(np.frombuffer(base64.b64decode(text), dtype=np.uint8), count=n).astype(bool)
+
+
+def _rounded(values: Sequence[float], digits: int = 5) -> list[float]:
+    return [float(f"{v:.{digits}g}") for v in values]
+
+
+def result_row(result: TrainingResult, data: Dataset, request: RunRequest, **extra: Any) -> dict[str, Any]:
+    """The results file's row of one run: what it measured, on which data. Introduced in notebook 07.
+
+    The one place a row is built; ``extra`` adds a trainer's own fields (e.g. its feature cache).
+    ``test_correct`` holds, packed, which test images the model classified correctly, so that
+    statistics can count the test set's own sampling error (:func:`decode_correct` reads it).
+    """
+    best = result.best_epoch - 1
+    correct = result.predictions == np.asarray(data.y_test) if result.predictions is not None else None
+    row = {
+        "n_train": len(data.y_train), "n_val": len(data.y_val), "n_test": len(data.y_test),
+        "test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
+        "val_accuracy": result.history["val_accuracy"][best], "val_loss": result.history["val_loss"][best],
+        "train_accuracy": result.history["accuracy"][best], "train_loss": result.history["loss"][best],
+        "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+        "hit_cap": not result.stopped_early,  # early stopping never fired before the epoch cap
+        "seconds_per_epoch": result.seconds_per_epoch, "epoch_seconds": result.epoch_seconds,
+        "inference_seconds": result.inference_seconds, "trainable_params": result.trainable_params,
+        "history": {k: _rounded(v) for k, v in result.history.items()},
+        "data_name": data.name, "data_fingerprint": data.fingerprint.to_dict(),
+    }
+    if correct is not None:
+        row["test_correct"] = encode_correct(correct)
+    row.update(extra)
+    return row
+
+
+def train_benchmark_run(request: RunRequest) -> dict[str, Any]:
+    """One benchmark run of an image model of :func:`helpers.models.create_model`; returns its row.
+
+    Introduced in notebook 07. ``request.options`` names the model: ``kind`` and ``n_qubits``.
+    The seed fixes the data subset, the initial weights and the batch order. With
+    ``request.instruments``, models with a bottleneck also record, per epoch and at the end,
+    where its features sit and how much gradient reaches them (:mod:`helpers.instruments`).
+    """
+    kind, n_qubits = request.options.get("kind"), request.options.get("n_qubits", 4)
+    data = load_dataset(request.dataset, request.n_train, request.n_val, request.n_test, seed=request.seed,
+                        verbose=False)
+    set_seed(request.seed)
+    model = create_model(kind, data.input_shape, data.num_classes, n_qubits=n_qubits, seed=request.seed,
+                         learning_rate=request.learning_rate)
+    compile_classifier(model, request.learning_rate, steps_per_execution=request.steps_per_execution)
+    probe = None
+    if request.instruments and has_bottleneck(model):
+        probe = BottleneckProbe(data.x_val[:PROBE_IMAGES], data.y_val[:PROBE_IMAGES])
+    result = train_and_evaluate(model, data, epochs=request.max_epochs, patience=request.patience,
+                                batch_size=request.batch_size, callbacks=[probe] if probe else [])
+    extra: dict[str, Any] = {}
+    if probe is not None:
+        extra["instruments"] = {
+            "per_epoch": probe.records,
+            "final": bottleneck_report(model, data.x_val[:PROBE_IMAGES], data.y_val[:PROBE_IMAGES]),
+        }
+    row = result_row(result, data, request, **extra)
+    keras.backend.clear_session()  # free the graph before the next run
+    return row

@@ -49,8 +49,6 @@ __all__ = [
 ]
 
 HEADS = ("linear", "classical", "dressed_quantum")
-MODEL_HEADS = {"transfer_linear": "linear", "transfer_classical": "classical",
-               "transfer_dressed_quantum": "dressed_quantum"}
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 TARGET_CLASSES = (3, 5)  # cat, dog
 SOURCE_CLASSES = tuple(c for c in range(10) if c not in TARGET_CLASSES)
@@ -422,45 +420,35 @@ def _features_for_benchmark() -> tuple[dict[str, np.ndarray], dict[str, Any], An
     return _memo["features"], _memo["record"], _memo["fingerprint"], _memo["name"]
 
 
-def train_benchmark_run(dataset: str, model_key: str, seed: int, n_train: int | None, n_val: int,
-                        learning_rate: float, config: Any) -> dict[str, Any]:
+def train_benchmark_run(request: Any) -> dict[str, Any]:
     """One run of ``helpers.benchmark --config transfer``: a head on the frozen trunk's cat/dog features.
 
-    Introduced in notebook 11. ``n_train`` and ``n_val`` count cat and dog training images; the
-    test set is the 2,000 cat and dog test images (or ``config.n_test`` of them). The seed fixes
-    the split, the head's initial weights and the batch order; the trunk is the same for all.
+    Introduced in notebook 11. ``request`` is a :class:`helpers.training.RunRequest` whose
+    ``options["head"]`` names the head (one of :data:`HEADS`); ``n_train`` and ``n_val`` count
+    cat and dog training images, and the test set is the 2,000 cat and dog test images (or
+    ``n_test`` of them). The seed fixes the split, the head's initial weights and the batch
+    order; the trunk is the same for all.
     """
     import keras
 
     from helpers.reproducibility import set_seed
-    from helpers.training import train_and_evaluate
+    from helpers.training import result_row, train_and_evaluate
 
-    if dataset != "cifar10":
-        raise ValueError(f"transfer learning runs on CIFAR-10 only, got dataset {dataset!r}")
-    if model_key not in MODEL_HEADS:
-        raise ValueError(f"unknown model {model_key!r}: allowed {', '.join(map(repr, MODEL_HEADS))}")
-    if n_train is None:
+    if request.dataset != "cifar10":
+        raise ValueError(f"transfer learning runs on CIFAR-10 only, got dataset {request.dataset!r}")
+    head = request.options.get("head")
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}: allowed {', '.join(map(repr, HEADS))}")
+    if request.n_train is None:
         raise ValueError("n_train=None (all images) is not defined here: give the number of cat and dog images")
     features, record, fingerprint, name = _features_for_benchmark()
-    data = target_dataset(features, n_train, n_val, config.n_test, seed, name, fingerprint)
-    set_seed(seed)
-    model = create_transfer_head(MODEL_HEADS[model_key], data.input_shape[0], data.num_classes, seed=seed,
-                                 learning_rate=learning_rate)
-    result = train_and_evaluate(model, data, epochs=config.epochs, patience=config.patience,
-                                batch_size=config.batch_size)
-    best = result.best_epoch - 1
-    row = {
-        "n_train": len(data.y_train), "n_val": len(data.y_val), "n_test": len(data.y_test),
-        "test_accuracy": result.test_accuracy, "test_loss": result.test_loss,
-        "val_accuracy": result.history["val_accuracy"][best], "val_loss": result.history["val_loss"][best],
-        "train_accuracy": result.history["accuracy"][best],
-        "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
-        "hit_cap": result.epochs_run == config.epochs,
-        "seconds_per_epoch": result.seconds_per_epoch, "epoch_seconds": result.epoch_seconds,
-        "inference_seconds": result.inference_seconds, "trainable_params": result.trainable_params,
-        "data_name": data.name, "data_fingerprint": data.fingerprint.to_dict(),
-        "head": MODEL_HEADS[model_key], "trunk_weights_sha256": record["weights_sha256"],
-        "trunk_source_test_accuracy": record["source_test_accuracy"],
-    }
+    data = target_dataset(features, request.n_train, request.n_val, request.n_test, request.seed, name, fingerprint)
+    set_seed(request.seed)
+    model = create_transfer_head(head, data.input_shape[0], data.num_classes, seed=request.seed,
+                                 learning_rate=request.learning_rate)
+    result = train_and_evaluate(model, data, epochs=request.max_epochs, patience=request.patience,
+                                batch_size=request.batch_size)
+    row = result_row(result, data, request, head=head, trunk_weights_sha256=record["weights_sha256"],
+                     trunk_source_test_accuracy=record["source_test_accuracy"])
     keras.backend.clear_session()
     return row

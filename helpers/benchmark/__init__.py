@@ -1,0 +1,48 @@
+"""A fair benchmark: does the quantum layer help at the real datasets' sizes, and when data is scarce?
+
+Introduced in notebook 07. The files show the design:
+
+=============  ==============================================================================
+``catalogue``  every model the benchmark can train, with its trainer
+``spec``       what a benchmark is (:class:`BenchmarkConfig`), and the course's :data:`CONFIGS`
+``plan``       which runs a config needs, and which can start now (tuning before final runs)
+``cost``       how long a run will take, learned from finished runs
+``store``      the results store (one writer, append-only, survives a kill) and its export
+``stats``      intervals, tests, families and verdicts (SciPy, statsmodels)
+``report``     reading committed results; summaries and learning curves
+``isolate``    one run in a fresh process, on a Dask worker
+``cluster``    the Dask cluster: local, a running scheduler, or Slurm
+``progress``   the plan and one line per run, with an ETA
+``run``        the driver: submits ready runs, records each result once
+``__main__``   the command line: ``python -m helpers.benchmark run --config quick``
+=============  ==============================================================================
+
+This module re-exports what the notebooks use.
+"""
+
+from helpers.benchmark.catalogue import MODELS, ModelEntry
+from helpers.benchmark.cluster import ClusterOptions, SchedulerUnreachableError
+from helpers.benchmark.cost import estimate_seconds
+from helpers.benchmark.plan import RunKey, chosen_learning_rates, plan_runs, ready_runs, tuning_outcomes
+from helpers.benchmark.report import cap_share, learning_curves, scale_results, summarize, tuned_learning_rates
+from helpers.benchmark.run import BenchmarkRun, run_benchmark
+from helpers.benchmark.spec import CONFIGS, PAIRS, BenchmarkConfig, Sensitivity, SizePlan, StatisticsPlan, get_config
+from helpers.benchmark.stats import comparisons, final_rows, judge, judgement, paired_comparison, t_interval, verdict
+from helpers.benchmark.store import (
+                                    ResultsMismatchError,
+                                    StoreLockedError,
+                                    export_results,
+                                    load_results,
+                                    merge_stores,
+                                    read_store,
+                                    write_export,
+)
+
+__all__ = [
+    "CONFIGS", "MODELS", "PAIRS", "BenchmarkConfig", "BenchmarkRun", "ClusterOptions", "ModelEntry",
+    "ResultsMismatchError", "RunKey", "SchedulerUnreachableError", "Sensitivity", "SizePlan", "StatisticsPlan",
+    "StoreLockedError", "cap_share", "chosen_learning_rates", "comparisons", "estimate_seconds", "export_results",
+    "final_rows", "get_config", "judge", "judgement", "learning_curves", "load_results", "merge_stores",
+    "paired_comparison", "plan_runs", "read_store", "ready_runs", "run_benchmark", "scale_results", "summarize",
+    "t_interval", "tuned_learning_rates", "tuning_outcomes", "verdict", "write_export",
+]

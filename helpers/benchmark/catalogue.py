@@ -1,0 +1,62 @@
+"""Every model the benchmark can train: its name, its trainer and the trainer's options.
+
+Introduced in notebook 07. The trainers are imported here directly, so the package's
+layering (``tests/test_layering.py``) sees every dependency of the benchmark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from helpers import quanvolution, training, transfer
+
+__all__ = ["MODELS", "ModelEntry", "Trainer"]
+
+#: a trainer takes a :class:`helpers.training.RunRequest` and returns the run's row
+Trainer = Callable[[training.RunRequest], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model of the benchmark: who trains it, with which options, and what it is. Notebook 07."""
+
+    trainer: Trainer
+    options: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+    n_qubits: int = 4  # the width of the bottleneck (or of the filter / head), for cost estimates
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the results file records of it (the trainer by its module and name)."""
+        return {"trainer": f"{self.trainer.__module__}.{self.trainer.__qualname__}", "options": dict(self.options),
+                "description": self.description}
+
+
+def _image(kind: str, n_qubits: int, description: str) -> ModelEntry:
+    return ModelEntry(training.train_benchmark_run, {"kind": kind, "n_qubits": n_qubits}, description, n_qubits)
+
+
+MODELS: dict[str, ModelEntry] = {
+    "cnn": _image("cnn", 4, "the blog's CNN: trunk → Dense(classes)"),
+    "twin_4q": _image("twin", 4, "classical twin: trunk → bottleneck(4) → RingDense → Dense(classes)"),
+    "hybrid_4q": _image("hybrid", 4, "the seed's hybrid: RY(π·x) encoding, CNOT ring"),
+    "hybrid_4q_half_angle": _image("hybrid_half_angle", 4, "the hybrid with RY(π·x/2) encoding (no flat point at x = ½)"),
+    "hybrid_4q_no_entanglement": _image("hybrid_no_entanglement", 4,
+                                        "the hybrid without the CNOT ring (a product of cosines)"),
+    "hybrid_4q_frozen": _image("hybrid_frozen", 4, "the hybrid with its circuit's angles frozen at random values"),
+    "identity_4q": _image("identity", 4, "identity control: trunk → bottleneck(4) → Dense(classes)"),
+    "twin_8q": _image("twin", 8, "classical twin at width 8"),
+    "hybrid_8q": _image("hybrid", 8, "the seed's hybrid at 8 qubits"),
+    # chapter 10 (quanvolution, MNIST): the same small classifier on raw pixels, on random classical
+    # 2×2 filters, and on the quantum 2×2 filter
+    "quanv_none": ModelEntry(quanvolution.train_benchmark_run, {"filter": "none"}, "no filter"),
+    "quanv_classical": ModelEntry(quanvolution.train_benchmark_run, {"filter": "classical"}, "random classical filter"),
+    "quanv_quantum": ModelEntry(quanvolution.train_benchmark_run, {"filter": "quantum"}, "random quantum filter"),
+    # chapter 11 (transfer learning, CIFAR-10 cat vs dog on a frozen CNN pretrained on the other 8
+    # classes): a linear head, a classical head of the dressed circuit's size, the dressed circuit
+    "transfer_linear": ModelEntry(transfer.train_benchmark_run, {"head": "linear"}, "linear head"),
+    "transfer_classical": ModelEntry(transfer.train_benchmark_run, {"head": "classical"}, "classical head"),
+    "transfer_dressed_quantum": ModelEntry(transfer.train_benchmark_run, {"head": "dressed_quantum"},
+                                           "dressed quantum circuit head"),
+}

@@ -1,0 +1,257 @@
+"""The statistics of the benchmark: intervals, tests and verdicts in words (SciPy and statsmodels).
+
+Introduced in notebook 06 (paired differences) and notebook 07 (the families and verdicts).
+
+Two ways of judging, both on final runs only:
+
+* :func:`comparisons` and :func:`verdict`: seed-by-seed paired differences, the paired t-test
+  (with Wilcoxon beside it) and Holm's adjustment over one family of pairs (protocol 1, and
+  chapters 10 and 11).
+* :func:`judge` and :func:`judgement`: protocol 2's rules, fixed in the config's
+  :class:`~helpers.benchmark.spec.StatisticsPlan` before any final run: a main family and a
+  secondary family, each Holm-adjusted on its own; intervals that count the test set's
+  sampling error as well as the seeds'; a paired or Welch test per cell, chosen from the
+  measured correlation; and "no difference" only from an equivalence test (TOST).
+
+The t distributions are SciPy's and Holm's adjustment is statsmodels' ``multipletests``; the
+TOST here is statsmodels' ``ttost_paired`` / ``ttost_ind`` with the test images' variance added
+to the seeds' (with ``interval="seeds"`` the two agree exactly; ``tests/test_benchmark_stats.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from helpers.benchmark.spec import PAIRS, StatisticsPlan
+from helpers.training import decode_correct
+
+__all__ = ["comparisons", "final_rows", "judge", "judgement", "paired_comparison", "t_interval", "verdict"]
+
+
+def final_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The final runs among ``rows`` (tuning and sensitivity runs never enter a verdict)."""
+    return [r for r in rows if r.get("phase", "final") == "final"]
+
+
+def t_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean, sample standard deviation and half-width of the t confidence interval of ``values``.
+
+    Introduced in notebook 07.
+    """
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        raise ValueError(f"need at least 2 values for a confidence interval, got {len(values)}")
+    mean, std = float(values.mean()), float(values.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * std / np.sqrt(len(values)))
+    return mean, std, half
+
+
+def _accuracies(rows: Iterable[dict[str, Any]], data_name: str, size: str, model: str) -> dict[int, dict[str, Any]]:
+    return {r["seed"]: r for r in final_rows(rows)
+            if r["data_name"] == data_name and str(r["size"]) == str(size) and r["model"] == model}
+
+
+# ------------------------------------------------------------------ protocol 1: paired t, one family
+def paired_comparison(rows: Iterable[dict[str, Any]], data_name: str, size: str, model_a: str, model_b: str,
+                      confidence: float = 0.95) -> dict[str, Any]:
+    """Seed-by-seed difference of test accuracy, ``model_a − model_b``: t-interval, paired t and Wilcoxon tests.
+
+    Introduced in notebook 06. Only seeds where both models finished are used. The
+    p-values here are *unadjusted*; :func:`comparisons` adds the Holm adjustment.
+    """
+    from scipy import stats
+
+    rows = list(rows)
+    a_runs, b_runs = _accuracies(rows, data_name, size, model_a), _accuracies(rows, data_name, size, model_b)
+    seeds = sorted(set(a_runs) & set(b_runs))
+    if len(seeds) < 2:
+        raise ValueError(f"{data_name} at {size}: {model_a} and {model_b} share {len(seeds)} finished seeds; "
+                         "need at least 2")
+    a = np.array([a_runs[s]["test_accuracy"] for s in seeds])
+    b = np.array([b_runs[s]["test_accuracy"] for s in seeds])
+    diff = a - b
+    mean, std, half = t_interval(diff, confidence)
+    p = float(stats.ttest_rel(a, b).pvalue) if std > 0 else (1.0 if mean == 0 else 0.0)
+    wilcoxon = float(stats.wilcoxon(a, b).pvalue) if np.any(diff != 0) else 1.0
+    skew = float(stats.skew(diff)) if len(diff) > 2 and std > 0 else 0.0
+    return {"data": data_name, "size": size, "a": model_a, "b": model_b, "seeds": len(seeds),
+            "differences": diff.tolist(), "mean difference": mean, "ci half-width": half, "p value": p,
+            "wilcoxon p": wilcoxon, "skewness": skew, "confidence": confidence}
+
+
+def comparisons(rows: Iterable[dict[str, Any]], confidence: float = 0.95, alpha: float = 0.05,
+                min_seeds: int = 3, pairs: Iterable[tuple[str, str]] = PAIRS) -> list[dict[str, Any]]:
+    """Every pair of ``pairs`` at every (data, size) present in ``rows``, with Holm-adjusted p-values.
+
+    Introduced in notebook 06. The family is every comparison returned: Holm's step-down
+    method (statsmodels) keeps the chance of any false "significant" at most ``alpha``.
+    A pair enters the family only once both models share ``min_seeds`` finished seeds: a
+    t-test on 2 differences (1 degree of freedom) can hardly detect anything and would only
+    make the adjustment of the others stricter.
+    """
+    if min_seeds < 2:
+        raise ValueError(f"min_seeds must be at least 2 (a paired t-test needs 2 differences), got {min_seeds}")
+    from statsmodels.stats.multitest import multipletests
+
+    final = final_rows(rows)
+    seeds: dict[tuple, set] = {}  # (data, size, model) -> its finished seeds
+    for r in final:
+        seeds.setdefault((r["data_name"], str(r["size"]), r["model"]), set()).add(r["seed"])
+    out = []
+    for data_name, size in dict.fromkeys((r["data_name"], str(r["size"])) for r in final):
+        for a, b in pairs:
+            shared = seeds.get((data_name, size, a), set()) & seeds.get((data_name, size, b), set())
+            if len(shared) >= min_seeds:
+                out.append(paired_comparison(final, data_name, size, a, b, confidence))
+    if out:
+        for name in ("p value", "wilcoxon p"):
+            reject, adjusted, _, _ = multipletests([c[name] for c in out], alpha=alpha, method="holm")
+            for c, adj, rej in zip(out, adjusted, reject):
+                c[f"holm {name}"] = float(adj)
+                if name == "p value":
+                    c["significant"] = bool(rej)
+        for c in out:
+            c["family size"] = len(out)
+            c["alpha"] = alpha
+    return out
+
+
+def _size_words(size: str) -> str:
+    return "all" if size == "all" else f"{int(size):,}"
+
+
+def verdict(comparison: dict[str, Any]) -> str:
+    """The comparison in words, from the Holm-adjusted paired t-test. Introduced in notebook 07."""
+    c = comparison
+    diff, half = 100 * c["mean difference"], 100 * c["ci half-width"]
+    head = f"{c['data']}, {_size_words(c['size'])} training images, {c['a']} vs {c['b']} over {c['seeds']} seeds: "
+    family = f"{c['family size']} comparison{'s' if c['family size'] != 1 else ''}"
+    numbers = (f"{c['a']} − {c['b']} = {diff:+.1f} ± {half:.1f} points (95% CI), paired t-test p = "
+               f"{c['p value']:.3g}, Holm-adjusted over {family} p = {c['holm p value']:.3g}")
+    if not c["significant"]:
+        # The ± interval is per comparison (unadjusted); Holm's verdict is for the whole family, so the
+        # two can disagree. Say so rather than leave a reader with an interval that excludes 0 beside "no difference".
+        caveat = ("; the unadjusted interval excludes 0, but the difference does not survive the correction "
+                  "for the family") if abs(diff) > half else ""
+        return head + f"no significant difference after Holm's correction ({numbers}{caveat})."
+    better, worse = (c["a"], c["b"]) if diff > 0 else (c["b"], c["a"])
+    return head + f"{better} is better than {worse} by {abs(diff):.1f} points ({numbers})."
+
+
+# ------------------------------------------------------------------ protocol 2: the plan's families
+def _test_image_variance(a_runs: list[dict[str, Any]], b_runs: list[dict[str, Any]]) -> float | None:
+    """Variance of the seed-averaged accuracy difference that comes from the test set's sampling of images.
+
+    Each image i has d_i = (share of a's seeds right on i) − (share of b's seeds right on i); the
+    difference of mean accuracies is the mean of d_i, whose variance over a new draw of N test
+    images is var(d) / N. ``None`` when a run did not record which images it got right.
+    """
+    if not all("test_correct" in r for r in a_runs + b_runs):
+        return None
+    n = a_runs[0]["n_test"]
+    share_a = np.mean([decode_correct(r["test_correct"], n) for r in a_runs], axis=0)
+    share_b = np.mean([decode_correct(r["test_correct"], n) for r in b_runs], axis=0)
+    return float(np.var(share_a - share_b, ddof=1) / n)
+
+
+def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str, plan: StatisticsPlan) -> dict | None:
+    """One comparison a − b at (data, size) under ``plan``; None if it has too few seeds."""
+    from scipy import stats
+
+    a_all, b_all = _accuracies(rows, data_name, size, a), _accuracies(rows, data_name, size, b)
+    shared = sorted(set(a_all) & set(b_all))
+    if len(shared) < plan.min_seeds:
+        return None
+    xa = np.array([a_all[s]["test_accuracy"] for s in shared])
+    xb = np.array([b_all[s]["test_accuracy"] for s in shared])
+    r = float(np.corrcoef(xa, xb)[0, 1]) if xa.std() > 0 and xb.std() > 0 else float("nan")
+    paired = plan.pairing == "paired" or (plan.pairing == "by correlation" and np.isfinite(r) and r > 0)
+    n = len(shared)
+    diff = float(xa.mean() - xb.mean())
+    if paired:
+        seed_var = float(np.var(xa - xb, ddof=1) / n)
+        df = n - 1
+    else:
+        va, vb = float(np.var(xa, ddof=1) / n), float(np.var(xb, ddof=1) / n)
+        seed_var = va + vb
+        df = seed_var ** 2 / (va ** 2 / (n - 1) + vb ** 2 / (n - 1)) if seed_var > 0 else n - 1
+    test_var = (_test_image_variance([a_all[s] for s in shared], [b_all[s] for s in shared])
+                if plan.interval == "seeds and test images" else None)
+    se = float(np.sqrt(seed_var + (test_var or 0.0)))
+    t_crit = float(stats.t.ppf(0.5 + plan.confidence / 2, df))
+    if se > 0:
+        p = float(2 * stats.t.sf(abs(diff) / se, df))
+        m = plan.equivalence_margin
+        tost = float(max(stats.t.sf((diff + m) / se, df), stats.t.sf((m - diff) / se, df)))
+    else:
+        p, tost = (1.0 if diff == 0 else 0.0), (0.0 if abs(diff) < plan.equivalence_margin else 1.0)
+    return {"data": data_name, "size": size, "a": a, "b": b, "seeds": n, "seed list": shared,
+            "a accuracies": xa.tolist(), "b accuracies": xb.tolist(), "differences": (xa - xb).tolist(),
+            "correlation": r, "test": "paired t" if paired else "Welch t", "df": float(df),
+            "mean difference": diff, "se": se, "se seeds": float(np.sqrt(seed_var)),
+            "se test images": None if test_var is None else float(np.sqrt(test_var)),
+            "ci low": diff - t_crit * se, "ci high": diff + t_crit * se, "ci half-width": t_crit * se,
+            "p value": p, "tost p": tost, "margin": plan.equivalence_margin, "confidence": plan.confidence}
+
+
+def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan) -> dict[str, list[dict[str, Any]]]:
+    """The main and secondary families of ``plan``, each Holm-adjusted on its own. Introduced in notebook 07.
+
+    Every comparison is a − b on test accuracy at one (data, size) where the two models share at
+    least ``plan.min_seeds`` finished seeds. Each gets:
+
+    * the test chosen from the data (paired t when the two models' accuracies correlate
+      positively over seeds, Welch's t otherwise), with its ``correlation`` reported;
+    * a standard error that adds the seeds' variance and the test set's (``se seeds``,
+      ``se test images``), its interval and p-value, and the TOST p-value for a difference
+      within ± ``plan.equivalence_margin``;
+    * Holm-adjusted p-values for both tests within its family, and an ``outcome``:
+      ``"a better"``, ``"b better"``, ``"equivalent"`` or ``"inconclusive"``.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    rows = final_rows(rows)
+    cells = list(dict.fromkeys((r["data_name"], str(r["size"])) for r in rows))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for family, pairs in (("main", plan.main), ("secondary", plan.secondary)):
+        found = [c for (data_name, size) in cells for a, b in pairs
+                 if (c := _cell(rows, data_name, size, a, b, plan)) is not None]
+        if found:
+            for name in ("p value", "tost p"):
+                _, adjusted, _, _ = multipletests([c[name] for c in found], alpha=plan.alpha, method="holm")
+                for c, adj in zip(found, adjusted):
+                    c[f"holm {name}"] = float(adj)
+        for c in found:
+            c.update(family=family, **{"family size": len(found)}, alpha=plan.alpha)
+            if c["holm p value"] <= plan.alpha:
+                c["outcome"] = "a better" if c["mean difference"] > 0 else "b better"
+            elif c["holm tost p"] <= plan.alpha:
+                c["outcome"] = "equivalent"
+            else:
+                c["outcome"] = "inconclusive"
+        out[family] = found
+    return out
+
+
+def judgement(c: dict[str, Any]) -> str:
+    """One comparison of :func:`judge` in words, from its Holm-adjusted outcome. Introduced in notebook 07."""
+    diff, half = 100 * c["mean difference"], 100 * c["ci half-width"]
+    margin = 100 * c["margin"]
+    head = f"{c['data']}, {_size_words(c['size'])} training images, {c['a']} vs {c['b']} ({c['seeds']} seeds): "
+    family = f"{c['family']} family of {c['family size']}"
+    numbers = (f"{c['a']} − {c['b']} = {diff:+.1f} ± {half:.1f} points ({c['confidence']:.0%} CI, seeds and test "
+               f"images), {c['test']} (seed correlation {c['correlation']:+.2f}) p = {c['p value']:.3g}, "
+               f"Holm over the {family} p = {c['holm p value']:.3g}")
+    if c["outcome"] in ("a better", "b better"):
+        better, worse = (c["a"], c["b"]) if c["outcome"] == "a better" else (c["b"], c["a"])
+        return head + f"{better} is better than {worse} by {abs(diff):.1f} points ({numbers})."
+    tost = f"equivalence test (TOST, ±{margin:g} point) Holm p = {c['holm tost p']:.3g}"
+    if c["outcome"] == "equivalent":
+        return head + f"no difference larger than {margin:g} point ({tost}; {numbers})."
+    return head + (f"inconclusive: neither a difference nor equivalence within ±{margin:g} point is shown "
+                   f"({numbers}; {tost}).")
