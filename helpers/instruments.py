@@ -1,6 +1,6 @@
 """Instruments at the bottleneck: where its features sit, and how much gradient reaches them.
 
-Introduced in notebook 05. Every hybrid, its twin and the identity control share one shape
+Introduced in notebook 07. Every hybrid, its twin and the identity control share one shape
 (:mod:`helpers.models`): trunk → ``bottleneck`` (Dense → BatchNorm → sigmoid, values in
 [0, 1]) → block → ``Dense(num_classes)``. The block's input is the bottleneck's output ``z``.
 Three numbers tell whether the block can learn from the data:
@@ -32,7 +32,7 @@ _PROBE = "bottleneck"  # the sub-model whose output is the block's input
 
 
 def has_bottleneck(model: keras.Model) -> bool:
-    """Whether ``model`` has the shape these instruments read (a layer named ``bottleneck``)."""
+    """Whether ``model`` has the shape these instruments read (a layer named ``bottleneck``). Notebook 07."""
     return any(layer.name == _PROBE for layer in model.layers)
 
 
@@ -53,7 +53,7 @@ def _apply(layers: list, x: Any) -> Any:
 
 
 def bottleneck_features(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """The bottleneck's output ``z`` (the block's input) for images ``x``: shape (images, width). Notebook 05."""
+    """The bottleneck's output ``z`` (the block's input) for images ``x``: shape (images, width). Notebook 07."""
     body, _, _ = _split(model)
     parts = [keras.ops.convert_to_numpy(_apply(body, x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
     return np.concatenate(parts).astype(np.float64)
@@ -85,7 +85,7 @@ def _gradient(fn, z: np.ndarray) -> np.ndarray:
 
 
 def block_input_gradients(model: keras.Model, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """∂ℓ_n/∂z_n for every image n: the gradient of its cross-entropy at the block's input. Notebook 05.
+    """∂ℓ_n/∂z_n for every image n: the gradient of its cross-entropy at the block's input. Notebook 07.
 
     ``z`` are the bottleneck's outputs (:func:`bottleneck_features`) and ``y`` the integer labels.
     The loss is summed over images, so row n is image n's own gradient.
@@ -104,7 +104,7 @@ def block_input_gradients(model: keras.Model, z: np.ndarray, y: np.ndarray) -> n
 def block_jacobian_norms(model: keras.Model, z: np.ndarray) -> np.ndarray:
     """‖∂block(z_n)/∂z_n‖ (Frobenius) for every image n: how strongly the block's outputs follow its inputs.
 
-    Introduced in notebook 05. The block works image by image, so output unit i's gradient of
+    Introduced in notebook 07. The block works image by image, so output unit i's gradient of
     the batch sum is row i of every image's Jacobian at once.
     """
     _, block, _ = _split(model)
@@ -125,7 +125,7 @@ def _round(values: Any, digits: int = 5) -> Any:
 def bottleneck_report(model: keras.Model, x: np.ndarray, y: np.ndarray, bins: int = 20) -> dict[str, Any]:
     """Where the bottleneck's features sit and how much gradient reaches them, on images ``x``.
 
-    Introduced in notebook 05. Returns pooled and per-feature quantiles (:data:`QUANTILES`),
+    Introduced in notebook 07. Returns pooled and per-feature quantiles (:data:`QUANTILES`),
     a histogram of all features on [0, 1], the share within 0.1 of ½, and the median and
     mean of ``‖∂ℓ/∂z‖`` and of the block's Jacobian norm per image.
     """
@@ -147,7 +147,7 @@ def bottleneck_report(model: keras.Model, x: np.ndarray, y: np.ndarray, bins: in
 class BottleneckProbe(keras.callbacks.Callback):
     """After every epoch: the bottleneck's quantiles and ``‖∂ℓ/∂z‖`` on fixed images (a Keras callback).
 
-    Introduced in notebook 05; the benchmark attaches it to every model with a bottleneck.
+    Introduced in notebook 07; the benchmark attaches it to every model with a bottleneck.
     ``records`` holds one dict per epoch: ``quantiles`` (pooled over features, at
     :data:`QUANTILES`), ``grad_norm_median`` and ``grad_norm_mean``.
     """

@@ -147,7 +147,7 @@ def create_hybrid_model(
     ``angle_scale`` multiplies the bottleneck's features before the circuit, so the encoding
     becomes RY(angle_scale·π·x). The seed's value, 1, puts the sigmoid's centre x = ½ at
     RY(π/2), where the ring circuit's outputs do not depend on its inputs to first order
-    (chapter 05 measures it); ``angle_scale=0.5`` (RY(πx/2)) has no such flat point there.
+    (chapter 07 explains it); ``angle_scale=0.5`` (RY(πx/2)) has no such flat point there.
     """
     shape = _check_shape(input_shape, num_classes)
     CircuitSpec(n_qubits, n_layers, entangle, reupload)  # validate before building anything
@@ -200,7 +200,7 @@ def create_identity_control(
 ) -> keras.Model:
     """The hybrid without its quantum block: the bottleneck's features straight into the classifier.
 
-    Introduced in notebook 05. Same trunk and bottleneck as the hybrid and the twin, and no
+    Introduced in notebook 07. Same trunk and bottleneck as the hybrid and the twin, and no
     block between the bottleneck and ``Dense(num_classes)``: what either block adds is
     measured against it.
     """

@@ -1,11 +1,33 @@
-"""One call to make a run repeatable. Introduced in notebook 01."""
+"""One call to make a run repeatable, and one to say what ran it. Introduced in notebook 01."""
 
 from __future__ import annotations
 
 import os
+import platform
 import random
+from typing import Any
 
 import numpy as np
+
+
+def run_environment() -> dict[str, Any]:
+    """The package versions, Keras backend, CPU and Python of this process. Introduced in notebook 07.
+
+    The benchmark records it with every run (``helpers.benchmark``), so a result says what made it.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    import keras
+
+    versions = {}
+    for name in ("tensorflow-cpu", "tensorflow", "keras", "pennylane", "numpy", "jax", "torch", "distributed"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:  # a package may be absent (e.g. tensorflow vs tensorflow-cpu)
+            continue
+    cpu = platform.processor() or platform.machine()
+    return {"versions": versions, "keras_backend": keras.backend.backend(),
+            "cpu": f"{cpu}, {os.cpu_count()} cores", "python": platform.python_version()}
 
 
 def set_seed(seed: int = 0, deterministic_ops: bool = True) -> None:

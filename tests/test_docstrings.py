@@ -2,7 +2,9 @@
 
 "Introduces" means: the named chapter mentions the helper (in its code or its text), and no
 earlier chapter's code imports it. Like d2l's "Defined in ...", this lets a reader find where a
-helper is explained.
+helper is explained. In the benchmark subpackage the helpers are what ``helpers.benchmark``
+re-exports for the notebooks; its machinery (scheduling, storage, the command line) is not taught
+name by name and is not checked here.
 """
 
 import ast
@@ -15,7 +17,7 @@ import pytest
 from helpers.course import chapters
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = sorted(p for p in (ROOT / "helpers").glob("*.py") if p.name != "__init__.py")
+MODULES = sorted(p for p in (ROOT / "helpers").rglob("*.py") if p.name != "__init__.py")
 CLAIM = re.compile(r"[Ii]ntroduced in notebook (\d\d[a-z]?)|[Nn]otebook (\d\d[a-z]?)")
 ORDER = [p.name.split("_", 1)[0] for p in chapters(ROOT / "notebooks")]
 
@@ -31,23 +33,33 @@ def notebook_text(number):
 TEXTS = {number: notebook_text(number) for number in ORDER}
 
 
+def exported_names(path):
+    tree = ast.parse(path.read_text())
+    return tree, next((ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                       and any(getattr(t, "id", None) == "__all__" for t in node.targets)), None)
+
+
 def public_helpers():
+    _, package_exports = exported_names(ROOT / "helpers" / "benchmark" / "__init__.py")
     for path in MODULES:
-        tree = ast.parse(path.read_text())
-        exported = next((ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
-                         and any(getattr(t, "id", None) == "__all__" for t in node.targets)), None)
+        tree, exported = exported_names(path)
+        module = ".".join(path.relative_to(ROOT / "helpers").with_suffix("").parts)
+        if "." in module:  # a module of the benchmark subpackage: what the package re-exports
+            exported = [n for n in (exported or []) if n in package_exports]
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and (
                     node.name in exported if exported is not None else not node.name.startswith("_")):
-                yield path.stem, node.name, ast.get_docstring(node) or ""
+                yield module, node.name, ast.get_docstring(node) or ""
 
 
 HELPERS = list(public_helpers())
 
 
 def imported_by(code, module, name):
-    return re.search(rf"from helpers\.{module} import[^\n]*\b{name}\b|from helpers\.{module} import \([^)]*\b{name}\b|"
-                     rf"\b{module}\.{name}\b", code) is not None
+    # a subpackage's helper is imported from its module or from the package that re-exports it
+    modules = [module] + ([module.split(".")[0]] if "." in module else [])
+    return any(re.search(rf"from helpers\.{re.escape(m)} import[^\n]*\b{name}\b|from helpers\.{re.escape(m)} import "
+                         rf"\([^)]*\b{name}\b|\b{re.escape(m)}\.{name}\b", code) for m in modules)
 
 
 @pytest.mark.parametrize("module, name, doc", HELPERS, ids=[f"{m}.{n}" for m, n, _ in HELPERS])

@@ -1,7 +1,9 @@
-"""The package's layering: data → circuits → layers → models → training/benchmark, plotting beside them.
+"""The package's layering: data → circuits → layers → models → training → applications → the benchmark.
 
 A module may import only modules of a lower layer (imports inside functions count too), so there are no
-import cycles and the low layers can be read and tested without the high ones.
+import cycles and the low layers can be read and tested without the high ones. The benchmark subpackage
+has layers of its own, from its catalogue of models up to its command line; its modules never import the
+subpackage's ``__init__``, which only re-exports them.
 """
 
 import ast
@@ -14,34 +16,55 @@ HELPERS = Path(__file__).resolve().parent.parent / "helpers"
 # layer of each module; a module may import helpers modules of strictly lower layers only
 LAYER = {
     "files": 0, "reproducibility": 0, "course": 0,
-    "data": 1,
+    "data": 1, "isolate": 1,
     "circuits": 2,
     "statevector": 3, "qiskit_circuits": 3,
     "layers": 4,
-    "models": 5,
+    "models": 5, "instruments": 5,
     "training": 6,
-    "benchmark": 7, "quanvolution": 7, "transfer": 7,
+    "quanvolution": 7, "transfer": 7,
+    # the benchmark: what it can train → what it is → what it needs → storing and judging → running it
+    "benchmark.catalogue": 8.0,
+    "benchmark.spec": 8.1,
+    "benchmark.plan": 8.2,
+    "benchmark.cost": 8.3, "benchmark.store": 8.3,
+    "benchmark.stats": 8.4, "benchmark.progress": 8.4,
+    "benchmark.report": 8.5, "benchmark.cluster": 8.5,
+    "benchmark.run": 8.6,
+    "benchmark.__main__": 8.7,
+    "benchmark": 8.8,
 }
 # plotting draws what it is given: it imports no other helpers module
 STANDALONE = {"plotting", "__init__"}
 
 
+def module_name(path: Path) -> str:
+    parts = path.relative_to(HELPERS).with_suffix("").parts
+    return ".".join(parts[:-1]) if parts[-1] == "__init__" and len(parts) > 1 else ".".join(parts)
+
+
 def helpers_imports(path: Path) -> set[str]:
-    """The helpers modules that ``path`` imports, anywhere in its code."""
+    """The helpers modules that ``path`` imports, anywhere in its code (``benchmark.spec``, ``training``, ...)."""
     found = set()
+    package = module_name(path).rsplit(".", 1)[0] if "." in module_name(path) else ""
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
-            if node.level:  # from .x import y / from . import x
-                found |= {node.module} if node.module else {alias.name for alias in node.names}
+            if node.level:  # relative: from .x import y / from . import x
+                base = package if node.level == 1 else ""
+                target = ".".join(p for p in (base, node.module or "") if p)
+                found |= {target} if node.module else {f"{base}.{a.name}".strip(".") for a in node.names}
             elif node.module and node.module.split(".")[0] == "helpers":
-                parts = node.module.split(".")
-                found |= {parts[1]} if len(parts) > 1 else {alias.name for alias in node.names}
+                target = node.module.split(".", 1)[1] if "." in node.module else ""
+                names = {f"{target}.{a.name}".strip(".") for a in node.names}
+                # "from helpers import training" and "from helpers.benchmark import spec" name modules
+                modules = {n for n in names if n in LAYER or n in STANDALONE}
+                found |= modules or {target}
         elif isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("helpers.")}
+            found |= {a.name.split(".", 1)[1] for a in node.names if a.name.startswith("helpers.")}
     return found
 
 
-MODULES = sorted(p.stem for p in HELPERS.glob("*.py"))
+MODULES = sorted(module_name(p) for p in HELPERS.rglob("*.py"))
 
 
 def test_every_module_has_a_layer():
@@ -50,7 +73,10 @@ def test_every_module_has_a_layer():
 
 @pytest.mark.parametrize("module", MODULES)
 def test_module_imports_only_lower_layers(module):
-    imports = helpers_imports(HELPERS / f"{module}.py")
+    path = HELPERS / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = HELPERS / module.replace(".", "/") / "__init__.py"
+    imports = helpers_imports(path)
     if module in STANDALONE:
         assert not imports, f"helpers.{module} must not import other helpers modules, imports {sorted(imports)}"
         return

@@ -1,7 +1,6 @@
 """helpers.transfer: fair heads, honest splits, and caches that are never trusted blindly."""
 
 import os
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -120,8 +119,12 @@ def test_trunk_features_are_cached_and_rebuilt_when_tampered(cache):
 def test_benchmark_run_returns_the_benchmarks_row(cache):
     T._memo.update(features=fake_features(), record={"weights_sha256": "a" * 64, "source_test_accuracy": 0.7},
                    fingerprint=FAKE_FP, name="CIFAR-10 (JPEG copy)")
-    config = SimpleNamespace(n_test=None, epochs=2, patience=1, batch_size=32)
-    row = T.train_benchmark_run("cifar10", "transfer_linear", 0, 120, 40, 3e-3, config)
+    from helpers.training import RunRequest
+
+    def request(dataset="cifar10", head="linear"):
+        return RunRequest(dataset, 120, 40, None, 0, 3e-3, max_epochs=2, patience=1, options={"head": head})
+
+    row = T.train_benchmark_run(request())
     needed = {"n_train", "n_val", "n_test", "test_accuracy", "test_loss", "val_accuracy", "val_loss",
               "train_accuracy", "best_epoch", "epochs_run", "hit_cap", "seconds_per_epoch", "epoch_seconds",
               "inference_seconds", "trainable_params", "data_name", "data_fingerprint"}
@@ -130,9 +133,9 @@ def test_benchmark_run_returns_the_benchmarks_row(cache):
     assert row["data_fingerprint"] == FAKE_FP.to_dict() and row["data_name"] == "CIFAR-10 (JPEG copy)"
     assert row["trainable_params"] == 258 and row["head"] == "linear"
     with pytest.raises(ValueError, match="CIFAR-10 only"):
-        T.train_benchmark_run("mnist", "transfer_linear", 0, 120, 40, 3e-3, config)
-    with pytest.raises(ValueError, match="unknown model 'transfer_svm'"):
-        T.train_benchmark_run("cifar10", "transfer_svm", 0, 120, 40, 3e-3, config)
+        T.train_benchmark_run(request(dataset="mnist"))
+    with pytest.raises(ValueError, match="unknown head 'svm'"):
+        T.train_benchmark_run(request(head="svm"))
 
 
 @pytest.mark.slow

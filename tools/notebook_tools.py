@@ -86,22 +86,26 @@ def _chapter_table(root: Path) -> str:
     return "\n".join(rows)
 
 
+#: the benchmark whose results the README quotes (protocol 1 until protocol 2's grid is complete)
+README_BENCHMARK = "scale_v1"
+
+
 def _benchmark_headline(root: Path) -> str:
-    """The README's benchmark section: from results/benchmark_scale.json, or its shards while it runs."""
+    """The README's benchmark section: from the export of the benchmark's store."""
     from helpers.benchmark import cap_share, comparisons, scale_results, summarize, verdict
 
     try:
-        results = scale_results(root / "results")
+        results = scale_results(root / "results", README_BENCHMARK)
     except FileNotFoundError:
-        return ("No committed benchmark results yet: run `python -m helpers.benchmark --config scale` "
+        return (f"No committed benchmark results yet: run `python -m helpers.benchmark run --config {README_BENCHMARK}` "
                 "(see chapter 07).")
     rows, expected = results["rows"], results["planned_runs"]
     final = [r for r in rows if r["phase"] == "final"]
-    source = ", ".join(f"`results/{name}`" for name in results["files"])
+    source = f"`results/benchmark_{README_BENCHMARK}.json`"
     complete = len(rows) == expected
     lines = [f"From {source} ({len(rows)} of {expected} planned runs"
              + ("" if complete else ": **the benchmark is still running; these are partial results**")
-             + "; made by `python -m helpers.benchmark --config scale`; method, plots and explanation in chapter 07).",
+             + f"; protocol `--config {README_BENCHMARK}`; method, plots and explanation in chapter 07).",
              ""]
     if not final:
         lines.append("No final runs have finished yet (the learning rates are being tuned).")

@@ -10,12 +10,14 @@ Introduced in notebook 07. The files show the design:
 ``store``      the results store (one writer, append-only, survives a kill) and its export
 ``stats``      intervals, tests, families and verdicts (SciPy, statsmodels)
 ``report``     reading committed results; summaries and learning curves
-``isolate``    one run in a fresh process, on a Dask worker
 ``cluster``    the Dask cluster: local, a running scheduler, or Slurm
 ``progress``   the plan and one line per run, with an ETA
 ``run``        the driver: submits ready runs, records each result once
 ``__main__``   the command line: ``python -m helpers.benchmark run --config quick``
 =============  ==============================================================================
+
+A worker trains each run in a child process (:mod:`helpers.isolate`), and never imports
+TensorFlow or the trainers itself.
 
 This module re-exports what the notebooks use.
 """

@@ -10,7 +10,7 @@ Introduced in notebook 07. Dask distributed is the engine in every mode:
   worker per core (``pip install .[cluster]``).
 
 Each worker thread trains one run at a time, in a fresh process whose thread pools are set to
-``threads_per_run`` (:mod:`helpers.benchmark.isolate`).
+``threads_per_run`` (:mod:`helpers.isolate`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from helpers.benchmark.isolate import thread_environment
+from helpers.isolate import thread_environment
 
 __all__ = ["ClusterOptions", "SchedulerUnreachableError", "open_client", "slurm_cluster"]
 
@@ -29,7 +29,7 @@ CONNECT_TIMEOUT = 10  # seconds to wait for a scheduler that does not answer
 
 
 class SchedulerUnreachableError(RuntimeError):
-    """No Dask scheduler answered at the address given."""
+    """No Dask scheduler answered at the address given. Introduced in notebook 07."""
 
 
 @dataclass(frozen=True)

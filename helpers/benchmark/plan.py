@@ -200,7 +200,7 @@ known_runs = plan_runs
 
 
 def ready_runs(config: BenchmarkConfig, rows: Iterable[dict[str, Any]]) -> list[RunKey]:
-    """The runs of the plan that are not finished and can start now (their learning rate is known)."""
+    """The runs of the plan that are not finished and can start now (their learning rate is known). Notebook 07."""
     rows = list(rows)
     done = {RunKey.of_row(r) for r in rows}
     outcomes = tuning_outcomes(config, rows)

@@ -28,7 +28,6 @@ from typing import Any
 from helpers.benchmark.catalogue import MODELS, ModelEntry
 from helpers.benchmark.cluster import ClusterOptions, open_client
 from helpers.benchmark.cost import estimate_seconds
-from helpers.benchmark.isolate import run_isolated
 from helpers.benchmark.plan import (
     RunKey,
     chosen_learning_rates,
@@ -40,7 +39,9 @@ from helpers.benchmark.plan import (
 )
 from helpers.benchmark.progress import Progress
 from helpers.benchmark.spec import BenchmarkConfig, get_config
-from helpers.benchmark.store import ResultsMismatchError, Store, code_version, environment, export_path, write_export
+from helpers.benchmark.store import ResultsMismatchError, Store, code_version, export_path, write_export
+from helpers.isolate import pack, run_isolated
+from helpers.reproducibility import run_environment
 
 __all__ = ["BenchmarkRun", "run_benchmark"]
 
@@ -88,7 +89,7 @@ def run_benchmark(config: BenchmarkConfig | str, store: Path | str, cluster: Clu
     unknown = [m for m in config.models if m not in catalogue]
     if unknown:
         raise ValueError(f"models {unknown} of config {config.name!r} are not in the catalogue ({list(catalogue)})")
-    env = environment()
+    env = run_environment()
     store_path = Path(store)
     with Store.open(store_path, config, env["keras_backend"], fingerprints or _fingerprints(config),
                     env["versions"]) as results, open_client(cluster or ClusterOptions()) as (client, where, threads):
@@ -113,15 +114,18 @@ def _drive(config: BenchmarkConfig, store: Store, client: Any, where: str, threa
         busy = {key for key, *_ in in_flight.values()}
         ready = [k for k in ready_runs(config, store.rows) if k not in busy and k not in given_up]
         chosen = chosen_learning_rates(config, store.rows)
+        # tuning first (it unblocks final runs), then the longest runs first (a short tail at the end); submitted
+        # in that order too, since the first ones go straight to idle workers
+        priorities = {k: _PHASE_PRIORITY[k.phase] * 10**7 + int(estimate_seconds(config, k, store.rows)) for k in ready}
+        ready.sort(key=priorities.get, reverse=True)
         for key in ready:
             attempts[key] = attempt = attempts.get(key, 0) + 1
             entry = catalogue[key.model]
             lr = learning_rate_of(config, key, chosen)
             request = request_for(config, key, lr, entry.options)
-            # tuning first (it unblocks final runs), then the longest runs first (a short tail at the end)
-            priority = _PHASE_PRIORITY[key.phase] * 10**7 + int(estimate_seconds(config, key, store.rows))
+            priority = priorities[key]
             name = f"{key}-attempt-{attempt}-{uuid.uuid4().hex[:8]}".replace(" ", "_")
-            future = client.submit(run_isolated, entry.trainer, request, threads, key=name, pure=False,
+            future = client.submit(run_isolated, pack(entry.trainer, request), threads, key=name, pure=False,
                                    priority=priority)
             in_flight[future] = (key, attempt, lr, time.time())
             pending.add(future)
@@ -139,6 +143,8 @@ def _drive(config: BenchmarkConfig, store: Store, client: Any, where: str, threa
         except Exception as error:  # noqa: BLE001 - a failed run is recorded and retried, never fatal
             text = "".join(traceback.format_exception_only(type(error), error)).strip() or repr(error)
             store.append_failure(key, attempt, text.splitlines()[0], text)
+            if export:
+                write_export(store.path, export_path(store.path))
             retry = attempt <= retries
             progress.failed(key, attempt, text, retry)
             if not retry:
@@ -158,6 +164,8 @@ def _drive(config: BenchmarkConfig, store: Store, client: Any, where: str, threa
             store.append_run(row)
         except ResultsMismatchError as error:  # a worker with other data or another backend: not retried
             store.append_failure(key, attempt, str(error), str(error), row["worker"])
+            if export:
+                write_export(store.path, export_path(store.path))
             progress.failed(key, attempt, str(error), False)
             given_up.add(key)
             submit_ready()

@@ -345,7 +345,7 @@ CONFIGS: dict[str, BenchmarkConfig] = {
 
 
 def get_config(name: str) -> BenchmarkConfig:
-    """The committed config ``name``, with an error that lists the allowed names."""
+    """The committed config ``name``, with an error that lists the allowed names. Introduced in notebook 07."""
     if name not in CONFIGS:
         raise ValueError(f"unknown config {name!r}: allowed {', '.join(map(repr, CONFIGS))}")
     return CONFIGS[name]

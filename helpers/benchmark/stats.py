@@ -32,7 +32,7 @@ __all__ = ["comparisons", "final_rows", "judge", "judgement", "paired_comparison
 
 
 def final_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The final runs among ``rows`` (tuning and sensitivity runs never enter a verdict)."""
+    """The final runs among ``rows`` (tuning and sensitivity runs never enter a verdict). Notebook 07."""
     return [r for r in rows if r.get("phase", "final") == "final"]
 
 

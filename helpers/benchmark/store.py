@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import platform
 import socket
 import sys
 from collections.abc import Iterable
@@ -32,7 +31,7 @@ from helpers.benchmark.plan import PHASES, RunKey, chosen_learning_rates, plan_r
 from helpers.benchmark.spec import BenchmarkConfig, config_from_dict
 from helpers.files import atomic_write_text
 
-__all__ = ["FORMAT", "ResultsMismatchError", "Store", "StoreLockedError", "code_version", "environment", "export_path",
+__all__ = ["FORMAT", "ResultsMismatchError", "Store", "StoreLockedError", "code_version", "export_path",
            "export_results", "load_results", "merge_stores", "read_store"]
 
 FORMAT = 2  # of the store's lines; the export keeps the course's results format
@@ -46,24 +45,7 @@ class ResultsMismatchError(RuntimeError):
 
 
 class StoreLockedError(RuntimeError):
-    """Another driver is writing to this store (its name is in the message)."""
-
-
-def environment() -> dict[str, Any]:
-    """The package versions, Keras backend, CPU and Python of this process (recorded with every run)."""
-    from importlib.metadata import version
-
-    import keras
-
-    versions = {}
-    for name in ("tensorflow-cpu", "tensorflow", "keras", "pennylane", "numpy", "jax", "torch", "distributed"):
-        try:
-            versions[name] = version(name)
-        except Exception:  # noqa: BLE001 - a package may be absent (e.g. tensorflow vs tensorflow-cpu)
-            continue
-    cpu = platform.processor() or platform.machine()
-    return {"versions": versions, "keras_backend": keras.backend.backend(),
-            "cpu": f"{cpu}, {os.cpu_count()} cores", "python": platform.python_version()}
+    """Another driver is writing to this store (its name is in the message). Introduced in notebook 07."""
 
 
 def code_version() -> str:
@@ -109,7 +91,7 @@ def _parse(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[
 
 
 def read_store(path: Path | str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-    """(header, rows, failures) of a store, without taking its lock (readers never need it)."""
+    """(header, rows, failures) of a store, without taking its lock (readers never need it). Notebook 07."""
     header, runs, failures, _ = _parse(Path(path))
     return header, runs, failures
 

@@ -1,0 +1,154 @@
+"""helpers.benchmark.stats: intervals, tests, families and verdicts, against SciPy and statsmodels."""
+
+import numpy as np
+import pytest
+
+from helpers.benchmark import (
+    StatisticsPlan,
+    comparisons,
+    judge,
+    judgement,
+    paired_comparison,
+    summarize,
+    t_interval,
+    verdict,
+)
+from helpers.training import decode_correct, encode_correct
+
+
+def rows_for(pairs, data="MNIST", size="20", a="hybrid_4q", b="twin_4q"):
+    rows = []
+    for seed, (x, y) in enumerate(pairs):
+        rows += [{"phase": "final", "data_name": data, "size": size, "model": a, "seed": seed, "test_accuracy": x},
+                 {"phase": "final", "data_name": data, "size": size, "model": b, "seed": seed, "test_accuracy": y}]
+    return rows
+
+
+# ------------------------------------------------------------------ protocol 1
+def test_t_interval_matches_known_values():
+    mean, std, half = t_interval(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert mean == 3.0 and std == pytest.approx(np.sqrt(2.5))
+    assert half == pytest.approx(2.7764451 * np.sqrt(2.5) / np.sqrt(5), rel=1e-6)  # t(0.975, 4) = 2.776445
+    with pytest.raises(ValueError, match="need at least 2 values"):
+        t_interval(np.array([1.0]))
+
+
+def test_paired_comparison_matches_scipy():
+    from scipy import stats
+
+    a, b = [0.80, 0.82, 0.79, 0.85, 0.81], [0.84, 0.85, 0.83, 0.88, 0.86]
+    c = paired_comparison(rows_for(zip(a, b)), "MNIST", "20", "hybrid_4q", "twin_4q")
+    assert c["mean difference"] == pytest.approx(np.mean(np.subtract(a, b)))
+    assert c["p value"] == pytest.approx(stats.ttest_rel(a, b).pvalue)
+    assert c["wilcoxon p"] == pytest.approx(stats.wilcoxon(a, b).pvalue)
+    assert c["seeds"] == 5 and c["differences"] == pytest.approx(np.subtract(a, b).tolist())
+
+
+def test_holm_adjustment_decides_the_verdict():
+    clear = rows_for([(0.80, 0.90), (0.81, 0.92), (0.79, 0.90), (0.80, 0.91), (0.82, 0.92)], size="20")
+    borderline = rows_for([(0.80, 0.81), (0.80, 0.83), (0.81, 0.81), (0.79, 0.81), (0.80, 0.82)], size="40")
+    null = rows_for([(0.80, 0.81), (0.82, 0.80), (0.81, 0.81), (0.79, 0.80), (0.80, 0.79)], size="60")
+    family = comparisons(clear + borderline + null)
+    by_size = {c["size"]: c for c in family}
+    raw = sorted(c["p value"] for c in family)
+    assert by_size["20"]["holm p value"] == pytest.approx(min(1, 3 * raw[0]))
+    assert by_size["40"]["holm p value"] == pytest.approx(max(3 * raw[0], 2 * raw[1]))
+    assert by_size["40"]["p value"] < 0.05 < by_size["40"]["holm p value"]
+    assert by_size["20"]["significant"] and not by_size["40"]["significant"]
+    assert "twin_4q is better than hybrid_4q by 10.6 points" in verdict(by_size["20"])
+    assert "no significant difference after Holm's correction" in verdict(by_size["40"])
+    assert "unadjusted interval excludes 0" in verdict(by_size["40"])
+    assert "unadjusted interval" not in verdict(by_size["60"])
+
+
+def test_pairs_with_fewer_than_three_seeds_stay_out_of_the_family():
+    five = rows_for([(0.80, 0.90), (0.81, 0.92), (0.79, 0.90), (0.80, 0.91), (0.82, 0.92)], size="20")
+    two = rows_for([(0.80, 0.81), (0.80, 0.83)], size="40")
+    assert [c["size"] for c in comparisons(five + two)] == ["20"]
+    assert sorted(c["size"] for c in comparisons(five + two, min_seeds=2)) == ["20", "40"]
+    with pytest.raises(ValueError, match="min_seeds"):
+        comparisons(five, min_seeds=1)
+
+
+def test_summaries_never_merge_rows_from_different_data():
+    original = rows_for([(0.8, 0.9), (0.81, 0.9)], data="CIFAR-10")
+    copy = rows_for([(0.5, 0.6), (0.52, 0.6)], data="CIFAR-10 (JPEG copy)")
+    for r in original + copy:
+        r.update(dataset="cifar10", n_train=20, learning_rate=1e-3, seconds_per_epoch=0.1, epochs_run=1,
+                 trainable_params=10)
+    summary = summarize(original + copy)
+    assert sorted(set(summary["data"])) == ["CIFAR-10", "CIFAR-10 (JPEG copy)"]
+    assert len(summary) == 4 and set(summary["runs"]) == {2}
+
+
+# ------------------------------------------------------------------ protocol 2
+PLAN = StatisticsPlan(main=(("hybrid_4q", "twin_4q"),), secondary=(("cnn", "twin_4q"),), pairing="by correlation",
+                      interval="seeds")
+
+
+def test_the_test_follows_the_measured_correlation_and_matches_scipy():
+    from scipy import stats
+
+    a = [0.80, 0.82, 0.79, 0.85, 0.81]
+    b_with = [0.84, 0.85, 0.83, 0.88, 0.86]  # moves with a: paired
+    b_against = [0.88, 0.84, 0.87, 0.83, 0.86]  # moves against a: Welch
+    (paired,) = judge(rows_for(zip(a, b_with)), PLAN)["main"]
+    (welch,) = judge(rows_for(zip(a, b_against)), PLAN)["main"]
+    assert paired["test"] == "paired t" and paired["correlation"] > 0
+    assert paired["p value"] == pytest.approx(stats.ttest_rel(a, b_with).pvalue)
+    assert welch["test"] == "Welch t" and welch["correlation"] < 0
+    assert welch["p value"] == pytest.approx(stats.ttest_ind(a, b_against, equal_var=False).pvalue)
+    assert "seed correlation +0.9" in judgement(paired) and "Welch t (seed correlation -0." in judgement(welch)
+
+
+def test_tost_matches_statsmodels_when_only_seeds_count():
+    from statsmodels.stats.weightstats import ttost_ind, ttost_paired
+
+    a = np.array([0.800, 0.803, 0.799, 0.805, 0.801, 0.802])
+    b_with, b_against = a - 0.002 + np.array([0.001, 0, -0.001, 0.0005, 0, 0.0002]), a[::-1] + 0.001
+    (c,) = judge(rows_for(zip(a, b_with)), PLAN)["main"]
+    assert c["test"] == "paired t" and c["tost p"] == pytest.approx(ttost_paired(a, b_with, -0.01, 0.01)[0])
+    (c,) = judge(rows_for(zip(a, b_against)), PLAN)["main"]
+    assert c["test"] == "Welch t"
+    assert c["tost p"] == pytest.approx(ttost_ind(a, b_against, -0.01, 0.01, usevar="unequal")[0])
+
+
+def test_no_difference_is_said_only_from_equivalence():
+    tight = rows_for([(0.800, 0.801), (0.802, 0.802), (0.799, 0.801), (0.801, 0.800), (0.800, 0.802)])
+    noisy = rows_for([(0.70, 0.80), (0.90, 0.81), (0.75, 0.79), (0.88, 0.80), (0.80, 0.82)])
+    (eq,) = judge(tight, PLAN)["main"]
+    (unclear,) = judge(noisy, PLAN)["main"]
+    assert eq["outcome"] == "equivalent" and "no difference larger than 1 point" in judgement(eq)
+    assert unclear["outcome"] == "inconclusive" and "inconclusive: neither a difference nor equivalence" in judgement(unclear)
+
+
+def test_holm_works_inside_each_family_only():
+    rows = []
+    for size, gap in (("20", 0.03), ("40", 0.031), ("60", 0.0)):
+        rows += rows_for([(0.80 + gap + e, 0.80 + e2) for e, e2 in [(0.001, 0), (0, 0.002), (0.002, 0.001),
+                                                                     (-0.001, 0.0), (0, -0.002)]], size=size)
+        rows += rows_for([(0.9, 0.8), (0.91, 0.8), (0.9, 0.81)], size=size, a="cnn")
+    families = judge(rows, PLAN)
+    assert {c["family size"] for c in families["main"]} == {3} and {c["family size"] for c in families["secondary"]} == {3}
+    main = families["main"]
+    raw = sorted(c["p value"] for c in main)
+    assert min(c["holm p value"] for c in main) == pytest.approx(min(1, 3 * raw[0]))
+
+
+def test_the_test_images_add_their_variance_to_the_seeds():
+    rng = np.random.default_rng(0)
+    n = 2000
+    rows = []
+    for seed in range(5):
+        a, b = rng.random(n) < 0.80, rng.random(n) < 0.78
+        for model, correct in (("hybrid_4q", a), ("twin_4q", b)):
+            rows.append({"phase": "final", "data_name": "MNIST", "size": "20", "model": model, "seed": seed,
+                         "test_accuracy": float(correct.mean()), "n_test": n, "test_correct": encode_correct(correct)})
+    assert (decode_correct(rows[0]["test_correct"], n).mean()) == rows[0]["test_accuracy"]
+    seeds_only = judge(rows, PLAN)["main"][0]
+    both = judge(rows, StatisticsPlan(main=PLAN.main, interval="seeds and test images"))["main"][0]
+    share_a = np.mean([decode_correct(r["test_correct"], n) for r in rows if r["model"] == "hybrid_4q"], axis=0)
+    share_b = np.mean([decode_correct(r["test_correct"], n) for r in rows if r["model"] == "twin_4q"], axis=0)
+    assert both["se test images"] == pytest.approx(np.sqrt(np.var(share_a - share_b, ddof=1) / n))
+    assert both["se"] == pytest.approx(np.sqrt(seeds_only["se"] ** 2 + both["se test images"] ** 2))
+    assert both["ci half-width"] > seeds_only["ci half-width"]
