@@ -1,15 +1,19 @@
 """One setting names the course's repository ([tool.hqc-course] in pyproject.toml, read by tools/repository.py):
-the notebooks' badges and install lines and the README's badges and citation agree with it.
+the notebooks' badges and install lines, the README's badges and citation, and the website's launch buttons agree with it.
+
+The built site's launch-button links themselves are checked in the browser (book/test_site.py, `make test-site`).
 """
 
 import json
 import re
+import runpy
 from pathlib import Path
 
 import pytest
 
 from helpers.course import chapters
-from tools.repository import repository
+from tools.check_pins import pins
+from tools.repository import Repository, repository
 
 ROOT = Path(__file__).resolve().parents[1]
 OWNER_NAME = r"([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)"
@@ -71,3 +75,25 @@ def test_the_readme_names_the_repository_of_the_setting():
     wrong = [m for m in found if m[1] != repo.name or m[2] not in (None, repo.branch)]
     assert not wrong, f"README.md names another repository or branch than [tool.hqc-course]: {wrong}"
     assert repo.badges_markdown("notebooks/00_index.ipynb") in (ROOT / "README.md").read_text()
+
+
+def test_the_site_takes_its_launch_buttons_from_the_setting():
+    repo = repository()
+    conf = runpy.run_path(str(ROOT / "book" / "conf.py"))
+    options = conf["html_theme_options"]
+    assert conf["REPO"] == repo and isinstance(conf["REPO"], Repository)
+    assert (options["repository_url"], options["repository_branch"]) == (repo.url, repo.branch)
+    assert options["path_to_docs"] == ""  # the source folder is the repository's root: paths are repository paths
+    assert {"binderhub_url", "colab_url"} <= set(options["launch_buttons"])
+
+
+def test_the_site_environment_is_pinned_exactly_and_make_test_runs_the_browser_test(tmp_path):
+    site_pins = pins(ROOT / "requirements-site.txt")
+    assert {"sphinx", "myst-nb", "sphinx-book-theme", "playwright", "pytest"} <= set(site_pins)
+    loose = tmp_path / "requirements.txt"
+    loose.write_text("sphinx>=9\n")
+    with pytest.raises(SystemExit, match="not an exact pin"):
+        pins(loose)
+    makefile = (ROOT / "Makefile").read_text()
+    test_recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert "test-site" in test_recipe and "include site.mk" in makefile
