@@ -1,5 +1,5 @@
 # One-command entry points. Everything runs inside .venv (created on first use); chapter 09 runs in
-# .venv-tfq (see tfq.mk), and the Python 3.12 check in .venv-py312.
+# .venv-tfq (see tfq.mk), the Python 3.12 check in .venv-py312, and the website in .venv-site (see site.mk).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -43,6 +43,7 @@ test: install install-torch
 	$(MAKE) --no-print-directory test-backends
 	$(MAKE) --no-print-directory test-py312
 	$(MAKE) --no-print-directory test-tfq
+	$(MAKE) --no-print-directory test-site
 
 lint: install
 	$(PY) -m ruff check .
@@ -93,3 +94,4 @@ clean-venv:
 	rm -rf $(VENV) $(VENV312)
 
 include tfq.mk
+include site.mk

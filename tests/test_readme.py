@@ -16,6 +16,7 @@ def test_generated_readme_sections_are_up_to_date():
 
 def test_readme_figure_exists_and_readme_commands_are_the_makefile_targets():
     assert (ROOT / "docs" / "architecture.png").stat().st_size > 10_000
-    readme, makefile = (ROOT / "README.md").read_text(), (ROOT / "Makefile").read_text()
-    for target in ("lab", "test", "notebooks"):
+    readme = (ROOT / "README.md").read_text()
+    makefile = "".join((ROOT / name).read_text() for name in ("Makefile", "tfq.mk", "site.mk"))  # with its includes
+    for target in ("lab", "test", "notebooks", "site"):
         assert f"make {target}" in readme and f"\n{target}:" in makefile

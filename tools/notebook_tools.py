@@ -4,7 +4,8 @@ Not part of the installed ``helpers`` package: it needs nbformat and nbclient (i
 JupyterLab) and is run from the repository's root.
 
 * ``python -m tools.notebook_tools navigation notebooks`` writes the same header
-  cell (Colab and Binder badges for that notebook) and footer cell (previous / index /
+  cell (Colab and Binder badges for that notebook, built from the repository setting
+  ``[tool.hqc-course]`` in pyproject.toml, see ``tools/repository.py``) and footer cell (previous / index /
   next links) into every chapter, so nobody edits them by hand;
 * ``python -m tools.notebook_tools execute notebooks`` re-runs every chapter in
   order, in place, with the current environment's kernel, and records how long each
@@ -26,8 +27,7 @@ from nbclient import NotebookClient
 
 from helpers.course import FOOTER_TAG, HEADER_TAG, chapters, course_map
 from helpers.files import atomic_write_text
-
-REPOSITORY = "hybrid-qml-course/hybrid-qml-course"  # GitHub owner/name: the badges point here
+from tools.repository import repository
 
 
 def _title(path: Path) -> str:
@@ -35,11 +35,8 @@ def _title(path: Path) -> str:
 
 
 def header_markdown(path: Path) -> str:
-    name = path.name
-    colab = f"https://colab.research.google.com/github/{REPOSITORY}/blob/main/notebooks/{name}"
-    binder = f"https://mybinder.org/v2/gh/{REPOSITORY}/main?urlpath=lab/tree/notebooks/{name}"
-    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}) "
-            f"[![Launch Binder](https://mybinder.org/badge_logo.svg)]({binder})")
+    """The header cell: Colab and Binder badges for this notebook, from the repository setting (tools/repository.py)."""
+    return repository().badges_markdown(f"notebooks/{path.name}")
 
 
 def footer_markdown(paths: list[Path], index: int) -> str:
@@ -135,7 +132,8 @@ def _versions(root: Path) -> str:
 
 def readme_sections(root: Path) -> dict[str, str]:
     """The README's generated parts, computed from the repository's files."""
-    return {"chapters": _chapter_table(root), "benchmark": _benchmark_headline(root), "versions": _versions(root)}
+    return {"badges": repository(root / "pyproject.toml").badges_markdown("notebooks/00_index.ipynb"),
+            "chapters": _chapter_table(root), "benchmark": _benchmark_headline(root), "versions": _versions(root)}
 
 
 def update_readme(root: Path) -> bool:
