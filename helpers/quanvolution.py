@@ -6,7 +6,7 @@ Each non-overlapping ``patch × patch`` block of an image (stride = patch) is en
 ``patch²`` qubits with ``RY(π·x)`` (one pixel per qubit), a fixed random circuit
 (PennyLane's ``qml.RandomLayers``) acts on them, and the ``⟨Z⟩`` of every qubit becomes one
 output channel. A 28×28 MNIST digit becomes a 14×14×4 feature map, computed once per image
-(no parameter of the circuit is trained) and cached in the repository's ``data/`` folder.
+(no parameter of the circuit is trained) and cached (:func:`helpers.settings.cache_dir`).
 
 The controls of chapter 10 give the same small classifier the same images with the same
 output shape:
@@ -40,7 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from helpers.files import atomic_path, cache_dir
+from helpers.cache import cached_arrays
+from helpers.settings import cache_dir
 
 __all__ = [
     "FILTERS",
@@ -61,7 +62,7 @@ __all__ = [
 
 FILTERS = ("none", "classical", "quantum")
 METHODS = ("exact", "pennylane")
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: written by helpers.cache (record + checksum of every array)
 _MAX_EXACT_QUBITS = 12  # the dense unitary has 4**n complex entries: 16 qubits would need 68 GB
 _DENSE_MAX_QUBITS = 5  # up to here one product with the dense unitary beats applying gates one by one
 
@@ -311,84 +312,54 @@ def _cache_meta(spec: QuanvSpec, data_fingerprint: Any, digests: np.ndarray, sha
 
 
 def feature_cache_path(meta: dict[str, Any]) -> Path:
-    """``data/quanv_p<patch>_q<qubits>_<fingerprint>.npz``: the fingerprint hashes the circuit spec and its
+    """``<cache folder>/quanv_p<patch>_q<qubits>_<fingerprint>.npz``: the fingerprint hashes the circuit spec and its
     seed, the data's fingerprint and the set of images (their digests), so any change gives another file."""
     key = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
     spec = meta["spec"]
     return cache_dir() / f"quanv_p{spec['patch']}_q{spec['patch'] ** 2}_n{meta['images']}_{key}.npz"
 
 
-def _checksum(features: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(features).tobytes()).hexdigest()
-
-
-def _read_cache(path: Path, meta: dict[str, Any], sorted_digests: np.ndarray, shape: tuple) -> tuple[np.ndarray | None, str]:
-    """The cached features in sorted-digest order, or None and why the file cannot be used."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            stored_meta = json.loads(str(f["meta"]))
-            keys, features, checksum = f["keys"], f["features"], str(f["checksum"])
-    except Exception as error:  # noqa: BLE001 - any unreadable file is rebuilt, never trusted
-        return None, f"unreadable ({type(error).__name__})"
-    if stored_meta != meta:
-        return None, "made for another circuit, data or image set"
-    if keys.shape != sorted_digests.shape or not np.array_equal(keys, sorted_digests):
-        return None, "its image digests differ"
-    if features.shape != shape or features.dtype != np.float32:
-        return None, f"features of shape {features.shape} {features.dtype}, expected {shape} float32"
-    if _checksum(features) != checksum:
-        return None, "checksum mismatch (corrupt)"
-    return features, ""
-
-
-def _write_cache(path: Path, meta: dict[str, Any], sorted_digests: np.ndarray, features: np.ndarray) -> None:
-    """Write atomically (helpers.files.atomic_path)."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), keys=sorted_digests, features=features,
-                 checksum=np.array(_checksum(features)))
-
-
 def cached_quanv_features(images: Any, spec: QuanvSpec = QuanvSpec(), data_fingerprint: Any = None,
                           method: str = "exact", cache: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
-    """:func:`quanv_features`, computed once per set of images and then read from ``data/``.
+    """:func:`quanv_features`, computed once per set of images and then read from the cache folder.
 
-    Introduced in notebook 10. Returns ``(features, info)``; ``info`` says whether the cache
-    was used (``"status"``: ``"hit"``, ``"built"``, ``"rebuilt (<why>)"`` or ``"off"``), the file's
-    name, and the seconds spent. The same images in any order share one file (rows are stored
+    Introduced in notebook 10. The cache folder is :func:`helpers.settings.cache_dir`, the file a
+    :func:`helpers.cache.cached_arrays` file. Returns ``(features, info)``; ``info`` says whether the
+    cache was used (``"status"``: ``"hit"``, ``"built"``, ``"rebuilt (<why>)"`` or ``"off"``), the
+    file's name, and the seconds spent. The same images in any order share one file (rows are stored
     by image digest). A file that is unreadable, corrupt (checksum) or made for anything else is
     rebuilt, and writes are atomic, so a killed run never leaves half a file.
     """
     x = _as_images(images)
-    start = time.perf_counter()
-    if not cache:
-        features = quanv_features(x, spec, method)
-        return features, {"status": "off", "file": None, "seconds": time.perf_counter() - start}
     digests = _image_digests(x)
     order = np.argsort(digests, kind="stable")
     sorted_digests = digests[order]
     h, w = x.shape[1] // spec.patch, x.shape[2] // spec.patch
     shape = (len(x), h, w, spec.n_qubits)
     meta = _cache_meta(spec, data_fingerprint, digests, tuple(x.shape[1:]))
-    path = feature_cache_path(meta)
-    status = "built"
-    if path.exists():
-        stored, why = _read_cache(path, meta, sorted_digests, shape)
-        if stored is not None:
-            features = np.empty_like(stored)
-            features[order] = stored
-            return features, {"status": "hit", "file": path.name, "seconds": time.perf_counter() - start}
-        status = f"rebuilt ({why})"
-    features = quanv_features(x, spec, method)
-    _write_cache(path, meta, sorted_digests, features[order])
-    return features, {"status": status, "file": path.name, "seconds": time.perf_counter() - start}
+
+    def build() -> dict[str, np.ndarray]:  # rows in sorted-digest order, so any order of the same images hits
+        return {"keys": sorted_digests, "features": quanv_features(x[order], spec, method)}
+
+    def check(stored) -> str:
+        if not np.array_equal(stored["keys"], sorted_digests):
+            return "its image digests differ"
+        if stored["features"].shape != shape or stored["features"].dtype != np.float32:
+            return f"features of shape {stored['features'].shape} {stored['features'].dtype}, expected {shape} float32"
+        return ""
+
+    arrays, info = cached_arrays(feature_cache_path(meta), meta, build, use_cache=cache, check=check)
+    features = np.empty_like(arrays["features"])
+    features[order] = arrays["features"]
+    return features, info
 
 
 def filter_features(kind: str, images: Any, seed: int = 0, data_fingerprint: Any = None,
                     cache: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
     """The 14×14×4 input of the classifier for one control (:data:`FILTERS`). Introduced in notebook 10.
 
-    ``seed`` draws the random filter (quantum circuit or classical projection); ``"none"`` has
-    nothing random. Only the quantum features are cached (the others cost milliseconds).
+    ``seed`` draws the random filter (quantum circuit or classical projection);
+    ``"none"`` has nothing random. Only the quantum features are cached (the others cost milliseconds).
     """
     if kind not in FILTERS:
         raise ValueError(f"unknown filter {kind!r}: allowed {', '.join(map(repr, FILTERS))}")
@@ -473,6 +444,7 @@ def train_benchmark_run(request: Any) -> dict[str, Any]:
     import keras
 
     from helpers.data import load_dataset
+    from helpers.models import compile_classifier
     from helpers.reproducibility import set_seed
     from helpers.training import result_row, train_and_evaluate
 
@@ -487,6 +459,7 @@ def train_benchmark_run(request: Any) -> dict[str, Any]:
     set_seed(request.seed)
     model = create_quanv_classifier(features.input_shape, data.num_classes, seed=request.seed,
                                     learning_rate=request.learning_rate)
+    compile_classifier(model, request.learning_rate, steps_per_execution=request.steps_per_execution)
     result = train_and_evaluate(model, features, epochs=request.max_epochs, patience=request.patience,
                                 batch_size=request.batch_size)
     row = result_row(result, data, request, filter=kind, feature_seconds=round(info["seconds"], 3),

@@ -1,4 +1,4 @@
-"""The package's layering: data → circuits → layers → models → training/benchmark, plotting beside them.
+"""The package's layering: settings/files → data/cache → circuits → layers → models → training → benchmark.
 
 A module may import only modules of a lower layer (imports inside functions count too), so there are no
 import cycles and the low layers can be read and tested without the high ones.
@@ -13,14 +13,15 @@ HELPERS = Path(__file__).resolve().parent.parent / "helpers"
 
 # layer of each module; a module may import helpers modules of strictly lower layers only
 LAYER = {
-    "files": 0, "reproducibility": 0, "course": 0,
-    "data": 1,
+    "settings": 0, "files": 0, "reproducibility": 0, "course": 0,
+    "data": 1, "cache": 1,
     "circuits": 2,
     "statevector": 3, "qiskit_circuits": 3,
     "layers": 4,
-    "models": 5,
+    "models": 5, "instruments": 5,
     "training": 6,
-    "benchmark": 7, "quanvolution": 7, "transfer": 7,
+    "quanvolution": 7, "transfer": 7,
+    "benchmark": 8,
 }
 # plotting draws what it is given: it imports no other helpers module
 STANDALONE = {"plotting", "__init__"}
@@ -41,7 +42,15 @@ def helpers_imports(path: Path) -> set[str]:
     return found
 
 
-MODULES = sorted(p.stem for p in HELPERS.glob("*.py"))
+# modules, and subpackages (helpers/benchmark/) as one unit whose files may import each other
+MODULES = sorted([p.stem for p in HELPERS.glob("*.py")] + [p.parent.name for p in HELPERS.glob("*/__init__.py")])
+
+
+def module_imports(module: str) -> set[str]:
+    package = HELPERS / module
+    if package.is_dir():
+        return set().union(*(helpers_imports(p) for p in package.glob("*.py"))) - {module}
+    return helpers_imports(HELPERS / f"{module}.py")
 
 
 def test_every_module_has_a_layer():
@@ -50,7 +59,7 @@ def test_every_module_has_a_layer():
 
 @pytest.mark.parametrize("module", MODULES)
 def test_module_imports_only_lower_layers(module):
-    imports = helpers_imports(HELPERS / f"{module}.py")
+    imports = module_imports(module)
     if module in STANDALONE:
         assert not imports, f"helpers.{module} must not import other helpers modules, imports {sorted(imports)}"
         return

@@ -2,12 +2,13 @@
 
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from helpers import quanvolution as Q
+from helpers.settings import ci
+from helpers.training import RunRequest
 
 
 def digits(n=6, seed=0, size=28):
@@ -160,19 +161,22 @@ def _mnist_available():
     return dataset_available("mnist")[0]
 
 
-@pytest.mark.skipif(not os.environ.get("HQC_CI") and not _mnist_available(), reason="MNIST not available")
+@pytest.mark.skipif(not ci() and not _mnist_available(), reason="MNIST not available")
 def test_benchmark_run_returns_the_benchmarks_row(cache):
-    config = SimpleNamespace(n_test=60, epochs=2, patience=1, batch_size=32)
-    row = Q.train_benchmark_run("mnist", "quanv_quantum", 0, 40, 20, 3e-3, config)
+    def request(filter_name, dataset="mnist"):
+        return RunRequest(dataset=dataset, n_train=40, n_val=20, n_test=60, seed=0, learning_rate=3e-3, max_epochs=2,
+                          patience=1, options={"filter": filter_name})
+
+    row = Q.train_benchmark_run(request("quantum"))
     needed = {"n_train", "n_val", "n_test", "test_accuracy", "test_loss", "val_accuracy", "val_loss",
               "train_accuracy", "best_epoch", "epochs_run", "hit_cap", "seconds_per_epoch", "epoch_seconds",
               "inference_seconds", "trainable_params", "data_name", "data_fingerprint"}
     assert needed <= set(row)
     assert (row["n_train"], row["n_val"], row["n_test"]) == (40, 20, 60)
-    assert row["trainable_params"] == 7850 and row["epochs_run"] <= 2
+    assert row["trainable_params"] == 7850 and row["epochs_run"] <= 2 and row["filter"] == "quantum"
     assert row["feature_cache"] == {"train": "built", "val": "built", "test": "built"}
-    assert Q.train_benchmark_run("mnist", "quanv_quantum", 0, 40, 20, 3e-3, config)["feature_cache"]["test"] == "hit"
+    assert Q.train_benchmark_run(request("quantum"))["feature_cache"]["test"] == "hit"
     with pytest.raises(ValueError, match="MNIST only"):
-        Q.train_benchmark_run("cifar10", "quanv_quantum", 0, 40, 20, 3e-3, config)
-    with pytest.raises(ValueError, match="unknown model 'quanv_sobel'"):
-        Q.train_benchmark_run("mnist", "quanv_sobel", 0, 40, 20, 3e-3, config)
+        Q.train_benchmark_run(request("quantum", dataset="cifar10"))
+    with pytest.raises(ValueError, match="unknown filter 'sobel'"):
+        Q.train_benchmark_run(request("sobel"))
