@@ -295,9 +295,13 @@ def target_dataset(features: dict[str, np.ndarray], n_train: int, n_val: int, n_
     cat and dog training images with ``seed`` (:func:`helpers.data.stratified_split`), and ``n_test`` of the
     2,000 test images (``None``: all).
 
-    With ``standardize`` (the default, used by every head alike) each feature is shifted and
-    scaled by the mean and standard deviation of the *training* split (the trunk's ReLU
-    features are unbounded and on different scales; a linear head then converges slowly).
+    With ``standardize`` (the default, used by every head alike) the features are prepared from the
+    *training* split alone, with scikit-learn: features that are constant on it are dropped
+    (``VarianceThreshold``: the trunk's ReLU units that never fire on these images carry nothing a
+    head could learn, and dividing by their zero spread would blow up any validation or test image
+    where they do fire), and the others are shifted and scaled to mean 0 and standard deviation 1
+    (``StandardScaler``: the features are unbounded and on different scales, and a linear head then
+    converges slowly). The dataset's ``notes`` say how many were dropped.
 
     Introduced in notebook 11.
     """
@@ -314,14 +318,22 @@ def target_dataset(features: dict[str, np.ndarray], n_train: int, n_val: int, n_
     train, val = stratified_split(y, n_train, n_val, seed)
     test = np.sort(stratified_split(yt, n_test, 0, seed)[0]) if n_test < len(yt) else np.arange(len(yt))
     x_train, x_val, x_test = features["x_train"][train], features["x_train"][val], features["x_test"][test]
-    if standardize:  # with the training split's statistics only
-        mean, std = x_train.mean(axis=0), x_train.std(axis=0) + 1e-6
-        x_train, x_val, x_test = ((x - mean) / std for x in (x_train, x_val, x_test))
+    notes = ["features of the frozen trunk pretrained on the 8 other CIFAR-10 classes"]
+    if standardize:  # fitted on the training split only
+        from sklearn.feature_selection import VarianceThreshold
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        prepare = make_pipeline(VarianceThreshold(0.0), StandardScaler()).fit(x_train)
+        x_train, x_val, x_test = (prepare.transform(x).astype(np.float32) for x in (x_train, x_val, x_test))
+        kept = int(prepare[0].get_support().sum())
+        notes.append(f"{features['x_train'].shape[1] - kept} of {features['x_train'].shape[1]} features are constant "
+                     f"on the training split and dropped; the other {kept} are standardised with its mean and "
+                     "standard deviation")
     return Dataset(name=name, key="cifar10", x_train=x_train, y_train=y[train],
                    x_val=x_val, y_val=y[val], x_test=x_test, y_test=yt[test],
                    class_names=tuple(CIFAR10_CLASSES[c] for c in TARGET_CLASSES), source=source,
-                   fingerprint=fingerprint, seed=int(seed),
-                   notes=("features of the frozen trunk pretrained on the 8 other CIFAR-10 classes",))
+                   fingerprint=fingerprint, seed=int(seed), notes=tuple(notes))
 
 
 # ----------------------------------------------------------------- heads

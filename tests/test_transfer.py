@@ -138,6 +138,20 @@ def test_benchmark_run_returns_the_benchmarks_row(cache):
         T.train_benchmark_run(request("svm"))
 
 
+def test_features_constant_on_the_training_split_are_dropped_not_divided_by_zero():
+    f = fake_features(n_train=200, n_test=40)
+    dead = [3, 50, 99]  # ReLU units that never fire on the training images ...
+    f["x_train"][:, dead] = 0.0
+    f["x_test"][:5, dead] = 2.0  # ... but do on a few test images
+    d = T.target_dataset(f, 120, 40, None, seed=0, name="x", fingerprint=FAKE_FP)
+    assert d.input_shape == (128 - len(dead),)
+    assert any(f"{len(dead)} of 128 features are constant" in note for note in d.notes)
+    assert np.abs(d.x_test).max() < 10 and np.abs(d.x_val).max() < 10  # standardised, no division by ~0
+    assert np.allclose(d.x_train.mean(axis=0), 0, atol=1e-5) and np.allclose(d.x_train.std(axis=0), 1, atol=1e-4)
+    raw = T.target_dataset(f, 120, 40, None, seed=0, name="x", fingerprint=FAKE_FP, standardize=False)
+    assert raw.input_shape == (128,) and np.array_equal(raw.x_test, f["x_test"])
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not ci() and not dataset_available("cifar10")[0], reason="CIFAR-10 not available")
 def test_real_split_has_the_8_source_classes_and_cat_vs_dog():
