@@ -17,7 +17,9 @@ output shape:
 * ``"classical"`` — a random *classical* 2×2 filter: ``cos(π·(W·x) + b)`` per output channel
   with ``W`` ~ N(0, 1) and ``b`` ~ U(0, 2π) drawn once (random Fourier features), bounded in
   [−1, 1] like ``⟨Z⟩``.
-* ``"quantum"`` — the quanvolution filter.
+* ``"quantum"`` — the quanvolution filter;
+* ``"closed_form"`` — the same filter's closed form (:func:`closed_form_terms`) evaluated classically
+  with the circuit's own random parameters: the same numbers, with no simulation at all.
 
 Two simulations of the circuit, checked against each other in the tests and in the chapter:
 the PennyLane QNode (``method="pennylane"``, one broadcast call per image, as in PennyLane's
@@ -48,6 +50,8 @@ __all__ = [
     "QuanvSpec",
     "cached_quanv_features",
     "classical_filter",
+    "closed_form_features",
+    "closed_form_terms",
     "create_quanv_classifier",
     "extract_patches",
     "featurize_dataset",
@@ -60,7 +64,7 @@ __all__ = [
     "train_benchmark_run",
 ]
 
-FILTERS = ("none", "classical", "quantum")
+FILTERS = ("none", "classical", "quantum", "closed_form")
 METHODS = ("exact", "pennylane")
 _CACHE_VERSION = 2  # 2: written by helpers.cache (record + checksum of every array)
 _MAX_EXACT_QUBITS = 12  # the dense unitary has 4**n complex entries: 16 qubits would need 68 GB
@@ -291,6 +295,60 @@ def classical_filter(images: Any, patch: int = 2, n_out: int | None = None, seed
     return (np.cos(z + b) if nonlinearity == "cos" else np.tanh(z)).astype(np.float32)
 
 
+# ----------------------------------------------------------------- the closed form, evaluated classically
+def closed_form_terms(spec: QuanvSpec, tol: float = 1e-12) -> list[dict[str, float]]:
+    """The filter in closed form: per output channel, ``{Pauli string: coefficient}``. Introduced in notebook 10.
+
+    Heisenberg picture: ``⟨Z_j⟩ = ⟨ψ(x)| U† Z_j U |ψ(x)⟩`` with ``U`` the random layer. ``U† Z_j U`` is a
+    Hermitian matrix, a real combination of Pauli strings (``qml.pauli_decompose``), and on the encoded
+    product state ``RY(π·x)|0…0⟩`` a Pauli string is a product of one factor per qubit:
+    ``⟨I⟩ = 1``, ``⟨Z_q⟩ = cos(π·x_q)``, ``⟨X_q⟩ = sin(π·x_q)``, ``⟨Y_q⟩ = 0`` (the amplitudes are
+    real). So only strings of I, X and Z count; each is returned as a string over the wires
+    (``"ZIIZ"`` is ``Z_0 Z_3``). The coefficients are computed once from the circuit's unitary;
+    after that, :func:`closed_form_features` needs neither a state nor a simulator.
+    """
+    import pennylane as qml
+
+    n = spec.n_qubits
+    if n > _DENSE_MAX_QUBITS:
+        raise ValueError(f"{n} qubits: the closed form is derived from the {2 ** n}×{2 ** n} unitary here; "
+                         f"at most {_DENSE_MAX_QUBITS} qubits (patch 2)")
+    u = quanv_unitary(spec)
+    terms = []
+    for j in range(n):
+        observable = u.conj().T @ np.asarray(qml.matrix(qml.PauliZ(j), wire_order=range(n))) @ u
+        sentence = qml.pauli_decompose(observable, wire_order=range(n), pauli=True)
+        channel = {}
+        for word, coefficient in sentence.items():
+            letters = "".join(word.get(q, "I") for q in range(n))
+            if "Y" not in letters and abs(coefficient) > tol:
+                channel[letters] = float(np.real(coefficient))
+        terms.append(dict(sorted(channel.items())))
+    return terms
+
+
+def closed_form_features(images: Any, spec: QuanvSpec = QuanvSpec(),
+                         terms: list[dict[str, float]] | None = None) -> np.ndarray:
+    """The quantum filter's own closed form evaluated classically, (n, h, w, n_qubits) float32. Notebook 10.
+
+    ``Σ coefficient · Π cos(π·x_q) or sin(π·x_q)`` per channel (:func:`closed_form_terms`): the same
+    numbers as :func:`quanv_features` (to rounding), computed with a few NumPy products per term.
+    """
+    patches = extract_patches(images, spec.patch).astype(np.float64)
+    terms = closed_form_terms(spec) if terms is None else terms
+    angle = math.pi * patches
+    factor = {"I": np.ones_like(angle), "Z": np.cos(angle), "X": np.sin(angle)}
+    out = np.zeros(patches.shape[:-1] + (len(terms),))
+    for j, channel in enumerate(terms):
+        for letters, coefficient in channel.items():
+            product = np.full(patches.shape[:-1], coefficient)
+            for q, letter in enumerate(letters):
+                if letter != "I":
+                    product = product * factor[letter][..., q]
+            out[..., j] += product
+    return out.astype(np.float32)
+
+
 # ----------------------------------------------------------------- cache
 def _image_digests(x: np.ndarray) -> np.ndarray:
     """One 64-bit digest per image (blake2b of its float32 bytes)."""
@@ -358,7 +416,7 @@ def filter_features(kind: str, images: Any, seed: int = 0, data_fingerprint: Any
                     cache: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
     """The 14×14×4 input of the classifier for one control (:data:`FILTERS`). Introduced in notebook 10.
 
-    ``seed`` draws the random filter (quantum circuit or classical projection);
+    ``seed`` draws the random filter (quantum circuit, its closed form, or the classical projection);
     ``"none"`` has nothing random. Only the quantum features are cached (the others cost milliseconds).
     """
     if kind not in FILTERS:
@@ -366,7 +424,10 @@ def filter_features(kind: str, images: Any, seed: int = 0, data_fingerprint: Any
     start = time.perf_counter()
     if kind == "quantum":
         return cached_quanv_features(images, QuanvSpec(2, 1, seed), data_fingerprint, cache=cache)
-    features = space_to_depth(images) if kind == "none" else classical_filter(images, 2, seed=seed)
+    if kind == "closed_form":
+        features = closed_form_features(images, QuanvSpec(2, 1, seed))
+    else:
+        features = space_to_depth(images) if kind == "none" else classical_filter(images, 2, seed=seed)
     return features, {"status": "not cached", "file": None, "seconds": time.perf_counter() - start}
 
 

@@ -76,8 +76,26 @@ def test_controls_have_the_quantum_filters_shape_and_range():
     assert not np.allclose(quantum, Q.quanv_features(x, Q.QuanvSpec(seed=2)))
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_closed_form_is_the_circuit_computed_without_a_simulator(seed):
+    spec = Q.QuanvSpec(2, 1, seed)
+    terms = Q.closed_form_terms(spec)
+    assert len(terms) == 4 and all(set("".join(t)) <= set("IXZ") for t in terms)  # Y has ⟨Y⟩ = 0 here: dropped
+    x = digits(4, seed)
+    assert np.abs(Q.closed_form_features(x, spec) - Q.quanv_features(x, spec)).max() < 1e-6
+    features, info = Q.filter_features("closed_form", x, seed=seed)
+    assert np.array_equal(features, Q.closed_form_features(x, spec)) and info["status"] == "not cached"
+
+
+def test_closed_form_of_seed_0_is_the_one_chapter_10_derives_by_hand():
+    terms = Q.closed_form_terms(Q.QuanvSpec(2, 1, 0))
+    assert terms[0] == {"ZIIZ": pytest.approx(1.0)} and terms[3] == {"IIIZ": pytest.approx(1.0)}
+    assert set(terms[1]) == {"IXII", "IZII"} and set(terms[2]) == {"IIXI", "IIZI"}
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: Q.QuanvSpec(patch=0), r"patch=0 is out of range"),
+    (lambda: Q.closed_form_terms(Q.QuanvSpec(patch=3)), r"9 qubits: the closed form"),
     (lambda: Q.QuanvSpec(seed=-1), r"seed must be a non-negative integer"),
     (lambda: Q.quanv_features(np.full((1, 28, 28), 255.0)), r"pixel values must lie in \[0, 1\]"),
     (lambda: Q.quanv_features(np.zeros((28, 28))), r"images must have shape"),
@@ -176,6 +194,8 @@ def test_benchmark_run_returns_the_benchmarks_row(cache):
     assert row["trainable_params"] == 7850 and row["epochs_run"] <= 2 and row["filter"] == "quantum"
     assert row["feature_cache"] == {"train": "built", "val": "built", "test": "built"}
     assert Q.train_benchmark_run(request("quantum"))["feature_cache"]["test"] == "hit"
+    closed = Q.train_benchmark_run(request("closed_form"))  # the same features, so the same run
+    assert closed["test_accuracy"] == row["test_accuracy"] and closed["filter"] == "closed_form"
     with pytest.raises(ValueError, match="MNIST only"):
         Q.train_benchmark_run(request("quantum", dataset="cifar10"))
     with pytest.raises(ValueError, match="unknown filter 'sobel'"):
