@@ -16,7 +16,7 @@ Sources are tried in this order (``source="auto"``):
    sha256. Otherwise the download is only attempted after a quick reachability check
    (a few seconds at most), so an offline machine never hangs here.
 2. **Offline folder** — the folder named by ``$HQC_DATA_DIR`` (default: the
-   repository's ``data/`` folder). For MNIST: ``mnist.npz`` (the arrays Keras
+   checkout's ``data/`` folder, else the user data folder: :func:`helpers.settings.data_dir`). For MNIST: ``mnist.npz`` (the arrays Keras
    downloads). For CIFAR-10, in this order: the original files Keras downloads
    (``cifar-10-batches-py/`` or ``cifar-10-python.tar.gz``), then
    ``cifar10_jpeg.npz`` — all 60,000 CIFAR-10 images re-encoded as JPEG, which is

@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 FILTERS = ("none", "classical", "quantum", "closed_form")
-METHODS = ("exact", "pennylane")
+METHODS = ("exact", "pennylane", "closed_form")
 _CACHE_VERSION = 2  # 2: written by helpers.cache (record + checksum of every array)
 _MAX_EXACT_QUBITS = 12  # the dense unitary has 4**n complex entries: 16 qubits would need 68 GB
 _DENSE_MAX_QUBITS = 5  # up to here one product with the dense unitary beats applying gates one by one
@@ -255,11 +255,14 @@ def quanv_features(images: Any, spec: QuanvSpec = QuanvSpec(), method: str = "ex
     """The quanvolution feature maps of ``images``, (n, h, w, n_qubits) float32, without caching.
 
     Introduced in notebook 10. ``method="exact"`` (statevector in NumPy, all patches of all
-    images at once) or ``"pennylane"`` (the QNode, one broadcast call per image, like
-    PennyLane's demo); they agree to about 1e-15.
+    images at once), ``"pennylane"`` (the QNode, one broadcast call per image, like PennyLane's
+    demo) or ``"closed_form"`` (no state at all: :func:`closed_form_features`, up to 5 qubits); they
+    agree to about 1e-15.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: allowed {', '.join(map(repr, METHODS))}")
+    if method == "closed_form":
+        return closed_form_features(images, spec)
     patches = extract_patches(images, spec.patch)
     n, h, w, q = patches.shape
     if method == "exact":

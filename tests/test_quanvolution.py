@@ -83,6 +83,7 @@ def test_closed_form_is_the_circuit_computed_without_a_simulator(seed):
     assert len(terms) == 4 and all(set("".join(t)) <= set("IXZ") for t in terms)  # Y has ⟨Y⟩ = 0 here: dropped
     x = digits(4, seed)
     assert np.abs(Q.closed_form_features(x, spec) - Q.quanv_features(x, spec)).max() < 1e-6
+    assert np.array_equal(Q.quanv_features(x, spec, method="closed_form"), Q.closed_form_features(x, spec))
     features, info = Q.filter_features("closed_form", x, seed=seed)
     assert np.array_equal(features, Q.closed_form_features(x, spec)) and info["status"] == "not cached"
 
