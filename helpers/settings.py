@@ -160,7 +160,9 @@ def display_path(path: Path | str) -> str:
             relative = path.resolve().relative_to(base.resolve())
         except ValueError:
             continue
-        return (label + relative.as_posix()).rstrip("/") or "."
+        if relative == Path("."):
+            return label.rstrip("/") or "."
+        return label + relative.as_posix()
     return path.as_posix()
 
 
