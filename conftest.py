@@ -7,7 +7,6 @@ missing dataset fails the chapter instead: CI can never pass by skipping.
 """
 
 import functools
-import os
 from pathlib import Path
 
 import pytest
@@ -38,6 +37,8 @@ def pytest_runtest_setup(item):
     reason = _missing_data(path)
     if reason is None:
         return
-    if os.environ.get("HQC_CI", "") == "1":
+    from helpers.settings import ci
+
+    if ci():
         pytest.fail(f"HQC_CI=1, so a missing dataset is a failure, not a skip: {reason}", pytrace=False)
     pytest.skip(reason)

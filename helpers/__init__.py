@@ -1,11 +1,24 @@
 """Shared code of the course *Hybrid Quantum-Classical Image Classification*.
 
-Layers, from the bottom up (each imports only those before it):
+Layers, from the bottom up; a module imports only modules of lower layers (``tests/test_layering.py``
+checks it, imports inside functions included):
 
-``data`` → ``circuits`` → ``layers`` → ``models`` → ``training`` / ``benchmark``;
-``reproducibility`` and ``plotting`` depend on none of them.
+0. ``settings`` (every ``HQC_*`` variable and folder), ``files`` (atomic writes, checksums),
+   ``reproducibility``, ``course``
+1. ``data`` (datasets and their provenance), ``cache`` (checked caches), ``isolate`` (runs in child processes)
+2. ``circuits`` (the QNN, defined once)
+3. ``statevector`` (the ``keras.ops`` simulator), ``qiskit_circuits``
+4. ``layers`` (``QuantumLayer``, ``RingDense``)
+5. ``models``, ``instruments``
+6. ``training``
+7. ``quanvolution`` (chapter 10), ``transfer`` (chapter 11)
+8. ``benchmark`` (a subpackage with layers of its own, catalogue → spec → plan → cost/store →
+   stats/progress → report/cluster → run → ``__main__``; its catalogue imports the trainers of
+   ``training``, ``quanvolution`` and ``transfer``)
 
-Importing ``helpers`` itself is cheap: submodules are imported where used,
+``plotting`` stands apart: it draws what it is given and imports no other module of the package.
+
+Importing ``helpers`` itself is cheap and has no side effects: submodules are imported where used,
 e.g. ``from helpers.data import load_mnist``.
 """
 

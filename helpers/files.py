@@ -1,7 +1,11 @@
-"""Writing files safely, and where caches go. Introduced in notebook 05 (its results file) and used by the benchmark."""
+"""Writing files safely, and checksumming them. Introduced in notebook 05 (its results file) and used by the benchmark.
+
+Where files go is :mod:`helpers.settings`'s business, not this module's.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -9,11 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["atomic_write_text"]
-
-# The repository's own data/ folder: the default for both the offline datasets (helpers.data.data_dir)
-# and the caches (cache_dir), when the package runs from a checkout (pip install -e .).
-REPO_ROOT = Path(__file__).resolve().parent.parent
-REPO_DATA_DIR = REPO_ROOT / "data"
 
 
 @contextmanager
@@ -50,10 +49,7 @@ def atomic_write_text(path: Path | str, text: str) -> None:
         f.write(text)
 
 
-def cache_dir() -> Path:
-    """Where the course writes its caches (chapters 10 and 11): ``$HQC_CACHE_DIR``, else the repository's ``data/``.
-
-    Not ``$HQC_DATA_DIR``: that folder holds the (possibly read-only, shared) datasets.
-    """
-    env = os.environ.get("HQC_CACHE_DIR")
-    return Path(env).expanduser() if env else REPO_DATA_DIR
+def file_sha256(path: Path | str) -> str:
+    """The sha256 of a file's bytes, as hex (``hashlib.file_digest``: read in blocks, never whole)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

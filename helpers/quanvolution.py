@@ -6,7 +6,7 @@ Each non-overlapping ``patch × patch`` block of an image (stride = patch) is en
 ``patch²`` qubits with ``RY(π·x)`` (one pixel per qubit), a fixed random circuit
 (PennyLane's ``qml.RandomLayers``) acts on them, and the ``⟨Z⟩`` of every qubit becomes one
 output channel. A 28×28 MNIST digit becomes a 14×14×4 feature map, computed once per image
-(no parameter of the circuit is trained) and cached in the repository's ``data/`` folder.
+(no parameter of the circuit is trained) and cached (:func:`helpers.settings.cache_dir`).
 
 The controls of chapter 10 give the same small classifier the same images with the same
 output shape:
@@ -17,7 +17,9 @@ output shape:
 * ``"classical"`` — a random *classical* 2×2 filter: ``cos(π·(W·x) + b)`` per output channel
   with ``W`` ~ N(0, 1) and ``b`` ~ U(0, 2π) drawn once (random Fourier features), bounded in
   [−1, 1] like ``⟨Z⟩``.
-* ``"quantum"`` — the quanvolution filter.
+* ``"quantum"`` — the quanvolution filter;
+* ``"closed_form"`` — the same filter's closed form (:func:`closed_form_terms`) evaluated classically
+  with the circuit's own random parameters: the same numbers, with no simulation at all.
 
 Two simulations of the circuit, checked against each other in the tests and in the chapter:
 the PennyLane QNode (``method="pennylane"``, one broadcast call per image, as in PennyLane's
@@ -40,13 +42,16 @@ from typing import Any
 
 import numpy as np
 
-from helpers.files import atomic_path, cache_dir
+from helpers.cache import cached_arrays
+from helpers.settings import cache_dir
 
 __all__ = [
     "FILTERS",
     "QuanvSpec",
     "cached_quanv_features",
     "classical_filter",
+    "closed_form_features",
+    "closed_form_terms",
     "create_quanv_classifier",
     "extract_patches",
     "featurize_dataset",
@@ -59,9 +64,9 @@ __all__ = [
     "train_benchmark_run",
 ]
 
-FILTERS = ("none", "classical", "quantum")
-METHODS = ("exact", "pennylane")
-_CACHE_VERSION = 1
+FILTERS = ("none", "classical", "quantum", "closed_form")
+METHODS = ("exact", "pennylane", "closed_form")
+_CACHE_VERSION = 2  # 2: written by helpers.cache (record + checksum of every array)
 _MAX_EXACT_QUBITS = 12  # the dense unitary has 4**n complex entries: 16 qubits would need 68 GB
 _DENSE_MAX_QUBITS = 5  # up to here one product with the dense unitary beats applying gates one by one
 
@@ -250,11 +255,14 @@ def quanv_features(images: Any, spec: QuanvSpec = QuanvSpec(), method: str = "ex
     """The quanvolution feature maps of ``images``, (n, h, w, n_qubits) float32, without caching.
 
     Introduced in notebook 10. ``method="exact"`` (statevector in NumPy, all patches of all
-    images at once) or ``"pennylane"`` (the QNode, one broadcast call per image, like
-    PennyLane's demo); they agree to about 1e-15.
+    images at once), ``"pennylane"`` (the QNode, one broadcast call per image, like PennyLane's
+    demo) or ``"closed_form"`` (no state at all: :func:`closed_form_features`, up to 5 qubits); they
+    agree to about 1e-15.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: allowed {', '.join(map(repr, METHODS))}")
+    if method == "closed_form":
+        return closed_form_features(images, spec)
     patches = extract_patches(images, spec.patch)
     n, h, w, q = patches.shape
     if method == "exact":
@@ -290,6 +298,60 @@ def classical_filter(images: Any, patch: int = 2, n_out: int | None = None, seed
     return (np.cos(z + b) if nonlinearity == "cos" else np.tanh(z)).astype(np.float32)
 
 
+# ----------------------------------------------------------------- the closed form, evaluated classically
+def closed_form_terms(spec: QuanvSpec, tol: float = 1e-12) -> list[dict[str, float]]:
+    """The filter in closed form: per output channel, ``{Pauli string: coefficient}``. Introduced in notebook 10.
+
+    Heisenberg picture: ``⟨Z_j⟩ = ⟨ψ(x)| U† Z_j U |ψ(x)⟩`` with ``U`` the random layer. ``U† Z_j U`` is a
+    Hermitian matrix, a real combination of Pauli strings (``qml.pauli_decompose``), and on the encoded
+    product state ``RY(π·x)|0…0⟩`` a Pauli string is a product of one factor per qubit:
+    ``⟨I⟩ = 1``, ``⟨Z_q⟩ = cos(π·x_q)``, ``⟨X_q⟩ = sin(π·x_q)``, ``⟨Y_q⟩ = 0`` (the amplitudes are
+    real). So only strings of I, X and Z count; each is returned as a string over the wires
+    (``"ZIIZ"`` is ``Z_0 Z_3``). The coefficients are computed once from the circuit's unitary;
+    after that, :func:`closed_form_features` needs neither a state nor a simulator.
+    """
+    import pennylane as qml
+
+    n = spec.n_qubits
+    if n > _DENSE_MAX_QUBITS:
+        raise ValueError(f"{n} qubits: the closed form is derived from the {2 ** n}×{2 ** n} unitary here; "
+                         f"at most {_DENSE_MAX_QUBITS} qubits (patch 2)")
+    u = quanv_unitary(spec)
+    terms = []
+    for j in range(n):
+        observable = u.conj().T @ np.asarray(qml.matrix(qml.PauliZ(j), wire_order=range(n))) @ u
+        sentence = qml.pauli_decompose(observable, wire_order=range(n), pauli=True)
+        channel = {}
+        for word, coefficient in sentence.items():
+            letters = "".join(word.get(q, "I") for q in range(n))
+            if "Y" not in letters and abs(coefficient) > tol:
+                channel[letters] = float(np.real(coefficient))
+        terms.append(dict(sorted(channel.items())))
+    return terms
+
+
+def closed_form_features(images: Any, spec: QuanvSpec = QuanvSpec(),
+                         terms: list[dict[str, float]] | None = None) -> np.ndarray:
+    """The quantum filter's own closed form evaluated classically, (n, h, w, n_qubits) float32. Notebook 10.
+
+    ``Σ coefficient · Π cos(π·x_q) or sin(π·x_q)`` per channel (:func:`closed_form_terms`): the same
+    numbers as :func:`quanv_features` (to rounding), computed with a few NumPy products per term.
+    """
+    patches = extract_patches(images, spec.patch).astype(np.float64)
+    terms = closed_form_terms(spec) if terms is None else terms
+    angle = math.pi * patches
+    factor = {"I": np.ones_like(angle), "Z": np.cos(angle), "X": np.sin(angle)}
+    out = np.zeros(patches.shape[:-1] + (len(terms),))
+    for j, channel in enumerate(terms):
+        for letters, coefficient in channel.items():
+            product = np.full(patches.shape[:-1], coefficient)
+            for q, letter in enumerate(letters):
+                if letter != "I":
+                    product = product * factor[letter][..., q]
+            out[..., j] += product
+    return out.astype(np.float32)
+
+
 # ----------------------------------------------------------------- cache
 def _image_digests(x: np.ndarray) -> np.ndarray:
     """One 64-bit digest per image (blake2b of its float32 bytes)."""
@@ -311,91 +373,64 @@ def _cache_meta(spec: QuanvSpec, data_fingerprint: Any, digests: np.ndarray, sha
 
 
 def feature_cache_path(meta: dict[str, Any]) -> Path:
-    """``data/quanv_p<patch>_q<qubits>_<fingerprint>.npz``: the fingerprint hashes the circuit spec and its
+    """``<cache folder>/quanv_p<patch>_q<qubits>_<fingerprint>.npz``: the fingerprint hashes the circuit spec and its
     seed, the data's fingerprint and the set of images (their digests), so any change gives another file."""
     key = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
     spec = meta["spec"]
     return cache_dir() / f"quanv_p{spec['patch']}_q{spec['patch'] ** 2}_n{meta['images']}_{key}.npz"
 
 
-def _checksum(features: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(features).tobytes()).hexdigest()
-
-
-def _read_cache(path: Path, meta: dict[str, Any], sorted_digests: np.ndarray, shape: tuple) -> tuple[np.ndarray | None, str]:
-    """The cached features in sorted-digest order, or None and why the file cannot be used."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            stored_meta = json.loads(str(f["meta"]))
-            keys, features, checksum = f["keys"], f["features"], str(f["checksum"])
-    except Exception as error:  # noqa: BLE001 - any unreadable file is rebuilt, never trusted
-        return None, f"unreadable ({type(error).__name__})"
-    if stored_meta != meta:
-        return None, "made for another circuit, data or image set"
-    if keys.shape != sorted_digests.shape or not np.array_equal(keys, sorted_digests):
-        return None, "its image digests differ"
-    if features.shape != shape or features.dtype != np.float32:
-        return None, f"features of shape {features.shape} {features.dtype}, expected {shape} float32"
-    if _checksum(features) != checksum:
-        return None, "checksum mismatch (corrupt)"
-    return features, ""
-
-
-def _write_cache(path: Path, meta: dict[str, Any], sorted_digests: np.ndarray, features: np.ndarray) -> None:
-    """Write atomically (helpers.files.atomic_path)."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), keys=sorted_digests, features=features,
-                 checksum=np.array(_checksum(features)))
-
-
 def cached_quanv_features(images: Any, spec: QuanvSpec = QuanvSpec(), data_fingerprint: Any = None,
                           method: str = "exact", cache: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
-    """:func:`quanv_features`, computed once per set of images and then read from ``data/``.
+    """:func:`quanv_features`, computed once per set of images and then read from the cache folder.
 
-    Introduced in notebook 10. Returns ``(features, info)``; ``info`` says whether the cache
-    was used (``"status"``: ``"hit"``, ``"built"``, ``"rebuilt (<why>)"`` or ``"off"``), the file's
-    name, and the seconds spent. The same images in any order share one file (rows are stored
+    Introduced in notebook 10. The cache folder is :func:`helpers.settings.cache_dir`, the file a
+    :func:`helpers.cache.cached_arrays` file. Returns ``(features, info)``; ``info`` says whether the
+    cache was used (``"status"``: ``"hit"``, ``"built"``, ``"rebuilt (<why>)"`` or ``"off"``), the
+    file's name, and the seconds spent. The same images in any order share one file (rows are stored
     by image digest). A file that is unreadable, corrupt (checksum) or made for anything else is
     rebuilt, and writes are atomic, so a killed run never leaves half a file.
     """
     x = _as_images(images)
-    start = time.perf_counter()
-    if not cache:
-        features = quanv_features(x, spec, method)
-        return features, {"status": "off", "file": None, "seconds": time.perf_counter() - start}
     digests = _image_digests(x)
     order = np.argsort(digests, kind="stable")
     sorted_digests = digests[order]
     h, w = x.shape[1] // spec.patch, x.shape[2] // spec.patch
     shape = (len(x), h, w, spec.n_qubits)
     meta = _cache_meta(spec, data_fingerprint, digests, tuple(x.shape[1:]))
-    path = feature_cache_path(meta)
-    status = "built"
-    if path.exists():
-        stored, why = _read_cache(path, meta, sorted_digests, shape)
-        if stored is not None:
-            features = np.empty_like(stored)
-            features[order] = stored
-            return features, {"status": "hit", "file": path.name, "seconds": time.perf_counter() - start}
-        status = f"rebuilt ({why})"
-    features = quanv_features(x, spec, method)
-    _write_cache(path, meta, sorted_digests, features[order])
-    return features, {"status": status, "file": path.name, "seconds": time.perf_counter() - start}
+
+    def build() -> dict[str, np.ndarray]:  # rows in sorted-digest order, so any order of the same images hits
+        return {"keys": sorted_digests, "features": quanv_features(x[order], spec, method)}
+
+    def check(stored) -> str:
+        if not np.array_equal(stored["keys"], sorted_digests):
+            return "its image digests differ"
+        if stored["features"].shape != shape or stored["features"].dtype != np.float32:
+            return f"features of shape {stored['features'].shape} {stored['features'].dtype}, expected {shape} float32"
+        return ""
+
+    arrays, info = cached_arrays(feature_cache_path(meta), meta, build, use_cache=cache, check=check)
+    features = np.empty_like(arrays["features"])
+    features[order] = arrays["features"]
+    return features, info
 
 
 def filter_features(kind: str, images: Any, seed: int = 0, data_fingerprint: Any = None,
                     cache: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
     """The 14×14×4 input of the classifier for one control (:data:`FILTERS`). Introduced in notebook 10.
 
-    ``seed`` draws the random filter (quantum circuit or classical projection); ``"none"`` has
-    nothing random. Only the quantum features are cached (the others cost milliseconds).
+    ``seed`` draws the random filter (quantum circuit, its closed form, or the classical projection);
+    ``"none"`` has nothing random. Only the quantum features are cached (the others cost milliseconds).
     """
     if kind not in FILTERS:
         raise ValueError(f"unknown filter {kind!r}: allowed {', '.join(map(repr, FILTERS))}")
     start = time.perf_counter()
     if kind == "quantum":
         return cached_quanv_features(images, QuanvSpec(2, 1, seed), data_fingerprint, cache=cache)
-    features = space_to_depth(images) if kind == "none" else classical_filter(images, 2, seed=seed)
+    if kind == "closed_form":
+        features = closed_form_features(images, QuanvSpec(2, 1, seed))
+    else:
+        features = space_to_depth(images) if kind == "none" else classical_filter(images, 2, seed=seed)
     return features, {"status": "not cached", "file": None, "seconds": time.perf_counter() - start}
 
 
@@ -473,6 +508,7 @@ def train_benchmark_run(request: Any) -> dict[str, Any]:
     import keras
 
     from helpers.data import load_dataset
+    from helpers.models import compile_classifier
     from helpers.reproducibility import set_seed
     from helpers.training import result_row, train_and_evaluate
 
@@ -487,6 +523,7 @@ def train_benchmark_run(request: Any) -> dict[str, Any]:
     set_seed(request.seed)
     model = create_quanv_classifier(features.input_shape, data.num_classes, seed=request.seed,
                                     learning_rate=request.learning_rate)
+    compile_classifier(model, request.learning_rate, steps_per_execution=request.steps_per_execution)
     result = train_and_evaluate(model, features, epochs=request.max_epochs, patience=request.patience,
                                 batch_size=request.batch_size)
     row = result_row(result, data, request, filter=kind, feature_seconds=round(info["seconds"], 3),

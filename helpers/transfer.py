@@ -4,7 +4,7 @@ Introduced in notebook 11.
 
 The course pretrains its own CNN trunk (:func:`helpers.models.create_cnn_trunk`) on the 8
 CIFAR-10 classes that are neither cat nor dog (40,000 training images; no downloaded
-weights), caches the weights in the repository's ``data/`` folder under a fingerprint, and
+weights), caches the weights (:func:`helpers.settings.cache_dir`) under a fingerprint, and
 freezes it. On the two held-out classes, cat vs dog (one of Mari et al.'s two CIFAR-10 tasks), three heads
 read the trunk's 128 features:
 
@@ -31,7 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from helpers.files import atomic_path, cache_dir
+from helpers.cache import cached_arrays
+from helpers.files import atomic_path, file_sha256
+from helpers.settings import cache_dir
 
 __all__ = [
     "HEADS",
@@ -52,23 +54,12 @@ HEADS = ("linear", "classical", "dressed_quantum")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 TARGET_CLASSES = (3, 5)  # cat, dog
 SOURCE_CLASSES = tuple(c for c in range(10) if c not in TARGET_CLASSES)
-_CACHE_VERSION = 2
+_CACHE_VERSION = 2  # of the pretrained trunk's recipe (part of its cache key)
+_FEATURES_VERSION = 3  # of the features cache; 3: written by helpers.cache
 
 
 def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _images_sha256(x: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(x, dtype=np.float32).tobytes()).hexdigest()
 
 
 # ----------------------------------------------------------------- data
@@ -180,7 +171,7 @@ def _source_network(spec: PretrainSpec):
 
 
 def trunk_paths(spec: PretrainSpec, fingerprint: Any) -> tuple[Path, Path]:
-    """``data/transfer_trunk_<fingerprint>.weights.h5`` (the trunk's weights) and its ``.json`` record (spec,
+    """``<cache folder>/transfer_trunk_<fingerprint>.weights.h5`` (the trunk's weights) and its ``.json`` record (spec,
     data, the weights' sha256, the pretraining's cost and accuracy)."""
     key = _digest({"spec": spec.to_dict(), "data": fingerprint.to_dict()})[:16]
     base = cache_dir() / f"transfer_trunk_{key}"
@@ -197,7 +188,7 @@ def _read_trunk(spec: PretrainSpec, fingerprint: Any) -> tuple[Any, dict[str, An
         return None, None, "its record is unreadable"
     if record.get("spec") != spec.to_dict() or record.get("data") != fingerprint.to_dict():
         return None, None, "made for another recipe or other data"
-    if _file_sha256(weights) != record.get("weights_sha256"):
+    if file_sha256(weights) != record.get("weights_sha256"):
         return None, None, "the weights' checksum differs (corrupt or replaced)"
     network = _source_network(spec)
     try:
@@ -214,7 +205,7 @@ def pretrained_network(spec: PretrainSpec = PretrainSpec(), images: TransferImag
     Introduced in notebook 11. Returns ``(network, record)``: ``record`` holds the pretraining's
     seconds, per-epoch history and the accuracy on the 8,000 source test images, and
     ``"status"`` (``"cache"``, ``"trained"``, or ``"retrained (<why>)"``). The cache is
-    ``data/transfer_trunk_<fingerprint>.weights.h5``; the fingerprint hashes the recipe and the
+    ``<cache folder>/transfer_trunk_<fingerprint>.weights.h5`` (:func:`helpers.settings.cache_dir`); the fingerprint hashes the recipe and the
     data's fingerprint, and the record stores the weights' sha256, checked at every load.
     Weights are written to a temporary file and then renamed, and the record is written last,
     so a killed run leaves no cache that looks complete.
@@ -247,7 +238,7 @@ def pretrained_network(spec: PretrainSpec = PretrainSpec(), images: TransferImag
         plain.set_weights(network.get_weights())
         plain.save_weights(tmp, overwrite=True)
     record = {"spec": spec.to_dict(), "data": fingerprint.to_dict(), "data_name": images.name,
-              "weights_sha256": _file_sha256(weights), "seconds": round(seconds, 1),
+              "weights_sha256": file_sha256(weights), "seconds": round(seconds, 1),
               "epoch_seconds": [round(s, 2) for s in timer.seconds],
               "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
               "source_test_accuracy": float(accuracy), "source_test_loss": float(loss),
@@ -275,65 +266,46 @@ def trunk_features(trunk, record: dict[str, Any], images: TransferImages | None 
                    cache: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The frozen trunk's 128 features of every cat and dog image, computed once and cached.
 
-    Introduced in notebook 11. Returns ``({"x_train", "y_train", "x_test", "y_test"}, info)``.
-    The cache file's name hashes the trunk's weights (their sha256), the data's fingerprint and
-    the recipe; inside, the images' sha256 and a checksum of the features are checked, and any
-    mismatch or corruption rebuilds the file (written atomically).
+    Introduced in notebook 11. Returns ``({"x_train", "y_train", "x_test", "y_test"}, info)``, ``info`` as
+    :func:`helpers.cache.cached_arrays` gives it (``"status"``: ``"hit"``, ``"built"``, ``"rebuilt (<why>)"``
+    or ``"off"``). The cache file's name hashes the trunk's weights (their sha256), the data's
+    fingerprint and the recipe, which its record repeats; a checksum of the features is checked, and
+    any mismatch or corruption rebuilds the file (written atomically).
     """
     from helpers.data import data_fingerprint
 
     fingerprint = images.fingerprint if images is not None else data_fingerprint("cifar10")
-    meta = {"version": _CACHE_VERSION, "weights_sha256": record["weights_sha256"], "data": fingerprint.to_dict(),
+    meta = {"version": _FEATURES_VERSION, "weights_sha256": record["weights_sha256"], "data": fingerprint.to_dict(),
             "classes": list(TARGET_CLASSES), "layer": "cnn_trunk/features"}
-    path = _features_path(meta)
-    start = time.perf_counter()
-    status = "built"
-    if cache and path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                stored = {k: f[k] for k in f.files}
-            ok = (json.loads(str(stored["meta"])) == meta
-                  and str(stored["checksum"]) == _features_checksum(stored))
-            why = "" if ok else "made for another trunk or data, or corrupt (checksum)"
-        except Exception as error:  # noqa: BLE001 - unreadable: rebuild
-            ok, why = False, f"unreadable ({type(error).__name__})"
-        if ok:
-            out = {k: stored[k] for k in ("x_train", "y_train", "x_test", "y_test")}
-            return out, {"status": "cache", "file": path.name, "seconds": time.perf_counter() - start}
-        status = f"rebuilt ({why})"
-    images = images or load_transfer_images()
-    out = {"x_train": trunk.predict(images.target_x_train, batch_size=256, verbose=0).astype(np.float32),
-           "y_train": images.target_y_train.astype(np.int64),
-           "x_test": trunk.predict(images.target_x_test, batch_size=256, verbose=0).astype(np.float32),
-           "y_test": images.target_y_test.astype(np.int64)}
-    if cache:
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), checksum=np.array(_features_checksum(out)),
-                     images_sha256=np.array(_images_sha256(images.target_x_train) + _images_sha256(images.target_x_test)),
-                     **out)
-    return out, {"status": status if cache else "off", "file": path.name if cache else None,
-                 "seconds": time.perf_counter() - start}
 
+    def build() -> dict[str, np.ndarray]:
+        nonlocal images
+        images = images or load_transfer_images()
+        return {"x_train": trunk.predict(images.target_x_train, batch_size=256, verbose=0).astype(np.float32),
+                "y_train": images.target_y_train.astype(np.int64),
+                "x_test": trunk.predict(images.target_x_test, batch_size=256, verbose=0).astype(np.float32),
+                "y_test": images.target_y_test.astype(np.int64)}
 
-def _features_checksum(arrays: dict[str, np.ndarray]) -> str:
-    digest = hashlib.sha256()
-    for k in ("x_train", "y_train", "x_test", "y_test"):
-        digest.update(k.encode() + np.ascontiguousarray(arrays[k]).tobytes())
-    return digest.hexdigest()
+    return cached_arrays(_features_path(meta), meta, build, use_cache=cache)
 
 
 def target_dataset(features: dict[str, np.ndarray], n_train: int, n_val: int, n_test: int | None, seed: int,
                    name: str, fingerprint: Any, source: str = "", standardize: bool = True):
     """A :class:`helpers.data.Dataset` of trunk features: ``n_train`` / ``n_val`` stratified from the 10,000
-    cat and dog training images with ``seed``, and ``n_test`` of the 2,000 test images (``None``: all).
+    cat and dog training images with ``seed`` (:func:`helpers.data.stratified_split`), and ``n_test`` of the
+    2,000 test images (``None``: all).
 
-    With ``standardize`` (the default, used by every head alike) each feature is shifted and
-    scaled by the mean and standard deviation of the *training* split (the trunk's ReLU
-    features are unbounded and on different scales; a linear head then converges slowly).
+    With ``standardize`` (the default, used by every head alike) the features are prepared from the
+    *training* split alone, with scikit-learn: features that are constant on it are dropped
+    (``VarianceThreshold``: the trunk's ReLU units that never fire on these images carry nothing a
+    head could learn, and dividing by their zero spread would blow up any validation or test image
+    where they do fire), and the others are shifted and scaled to mean 0 and standard deviation 1
+    (``StandardScaler``: the features are unbounded and on different scales, and a linear head then
+    converges slowly). The dataset's ``notes`` say how many were dropped.
 
     Introduced in notebook 11.
     """
-    from helpers.data import Dataset
+    from helpers.data import Dataset, stratified_split
 
     y, yt = features["y_train"], features["y_test"]
     n_test = len(yt) if n_test is None else n_test
@@ -343,25 +315,25 @@ def target_dataset(features: dict[str, np.ndarray], n_train: int, n_val: int, n_
             raise ValueError(f"{label}={value!r} is impossible here: allowed 2 to {high}")
     if n_train + n_val > len(y):
         raise ValueError(f"n_train + n_val = {n_train + n_val} exceeds the {len(y)} cat and dog training images")
-    rng = np.random.default_rng(seed)
-    train, val = [], []
-    for c in np.unique(y):
-        pool = rng.permutation(np.flatnonzero(y == c))
-        k_train = round(n_train * np.mean(y == c))
-        k_val = round(n_val * np.mean(y == c))
-        train.extend(pool[:k_train])
-        val.extend(pool[k_train:k_train + k_val])
-    train, val = rng.permutation(np.array(train)), rng.permutation(np.array(val))
-    test = np.sort(rng.permutation(len(yt))[:n_test]) if n_test < len(yt) else np.arange(len(yt))
+    train, val = stratified_split(y, n_train, n_val, seed)
+    test = np.sort(stratified_split(yt, n_test, 0, seed)[0]) if n_test < len(yt) else np.arange(len(yt))
     x_train, x_val, x_test = features["x_train"][train], features["x_train"][val], features["x_test"][test]
-    if standardize:  # with the training split's statistics only
-        mean, std = x_train.mean(axis=0), x_train.std(axis=0) + 1e-6
-        x_train, x_val, x_test = ((x - mean) / std for x in (x_train, x_val, x_test))
+    notes = ["features of the frozen trunk pretrained on the 8 other CIFAR-10 classes"]
+    if standardize:  # fitted on the training split only
+        from sklearn.feature_selection import VarianceThreshold
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        prepare = make_pipeline(VarianceThreshold(0.0), StandardScaler()).fit(x_train)
+        x_train, x_val, x_test = (prepare.transform(x).astype(np.float32) for x in (x_train, x_val, x_test))
+        kept = int(prepare[0].get_support().sum())
+        notes.append(f"{features['x_train'].shape[1] - kept} of {features['x_train'].shape[1]} features are constant "
+                     f"on the training split and dropped; the other {kept} are standardised with its mean and "
+                     "standard deviation")
     return Dataset(name=name, key="cifar10", x_train=x_train, y_train=y[train],
                    x_val=x_val, y_val=y[val], x_test=x_test, y_test=yt[test],
                    class_names=tuple(CIFAR10_CLASSES[c] for c in TARGET_CLASSES), source=source,
-                   fingerprint=fingerprint, seed=int(seed),
-                   notes=("features of the frozen trunk pretrained on the 8 other CIFAR-10 classes",))
+                   fingerprint=fingerprint, seed=int(seed), notes=tuple(notes))
 
 
 # ----------------------------------------------------------------- heads
@@ -431,6 +403,7 @@ def train_benchmark_run(request: Any) -> dict[str, Any]:
     """
     import keras
 
+    from helpers.models import compile_classifier
     from helpers.reproducibility import set_seed
     from helpers.training import result_row, train_and_evaluate
 
@@ -446,6 +419,7 @@ def train_benchmark_run(request: Any) -> dict[str, Any]:
     set_seed(request.seed)
     model = create_transfer_head(head, data.input_shape[0], data.num_classes, seed=request.seed,
                                  learning_rate=request.learning_rate)
+    compile_classifier(model, request.learning_rate, steps_per_execution=request.steps_per_execution)
     result = train_and_evaluate(model, data, epochs=request.max_epochs, patience=request.patience,
                                 batch_size=request.batch_size)
     row = result_row(result, data, request, head=head, trunk_weights_sha256=record["weights_sha256"],

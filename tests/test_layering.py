@@ -15,8 +15,8 @@ HELPERS = Path(__file__).resolve().parent.parent / "helpers"
 
 # layer of each module; a module may import helpers modules of strictly lower layers only
 LAYER = {
-    "files": 0, "reproducibility": 0, "course": 0,
-    "data": 1, "isolate": 1,
+    "settings": 0, "files": 0, "reproducibility": 0, "course": 0,
+    "data": 1, "cache": 1, "isolate": 1,
     "circuits": 2,
     "statevector": 3, "qiskit_circuits": 3,
     "layers": 4,

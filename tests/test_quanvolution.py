@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from helpers import quanvolution as Q
+from helpers.settings import ci
+from helpers.training import RunRequest
 
 
 def digits(n=6, seed=0, size=28):
@@ -74,8 +76,27 @@ def test_controls_have_the_quantum_filters_shape_and_range():
     assert not np.allclose(quantum, Q.quanv_features(x, Q.QuanvSpec(seed=2)))
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_closed_form_is_the_circuit_computed_without_a_simulator(seed):
+    spec = Q.QuanvSpec(2, 1, seed)
+    terms = Q.closed_form_terms(spec)
+    assert len(terms) == 4 and all(set("".join(t)) <= set("IXZ") for t in terms)  # Y has ⟨Y⟩ = 0 here: dropped
+    x = digits(4, seed)
+    assert np.abs(Q.closed_form_features(x, spec) - Q.quanv_features(x, spec)).max() < 1e-6
+    assert np.array_equal(Q.quanv_features(x, spec, method="closed_form"), Q.closed_form_features(x, spec))
+    features, info = Q.filter_features("closed_form", x, seed=seed)
+    assert np.array_equal(features, Q.closed_form_features(x, spec)) and info["status"] == "not cached"
+
+
+def test_closed_form_of_seed_0_is_the_one_chapter_10_derives_by_hand():
+    terms = Q.closed_form_terms(Q.QuanvSpec(2, 1, 0))
+    assert terms[0] == {"ZIIZ": pytest.approx(1.0)} and terms[3] == {"IIIZ": pytest.approx(1.0)}
+    assert set(terms[1]) == {"IXII", "IZII"} and set(terms[2]) == {"IIXI", "IIZI"}
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: Q.QuanvSpec(patch=0), r"patch=0 is out of range"),
+    (lambda: Q.closed_form_terms(Q.QuanvSpec(patch=3)), r"9 qubits: the closed form"),
     (lambda: Q.QuanvSpec(seed=-1), r"seed must be a non-negative integer"),
     (lambda: Q.quanv_features(np.full((1, 28, 28), 255.0)), r"pixel values must lie in \[0, 1\]"),
     (lambda: Q.quanv_features(np.zeros((28, 28))), r"images must have shape"),
@@ -159,23 +180,24 @@ def _mnist_available():
     return dataset_available("mnist")[0]
 
 
-@pytest.mark.skipif(not os.environ.get("HQC_CI") and not _mnist_available(), reason="MNIST not available")
+@pytest.mark.skipif(not ci() and not _mnist_available(), reason="MNIST not available")
 def test_benchmark_run_returns_the_benchmarks_row(cache):
-    from helpers.training import RunRequest
+    def request(filter_name, dataset="mnist"):
+        return RunRequest(dataset=dataset, n_train=40, n_val=20, n_test=60, seed=0, learning_rate=3e-3, max_epochs=2,
+                          patience=1, options={"filter": filter_name})
 
-    def request(dataset="mnist", kind="quantum"):
-        return RunRequest(dataset, 40, 20, 60, 0, 3e-3, max_epochs=2, patience=1, options={"filter": kind})
-
-    row = Q.train_benchmark_run(request())
+    row = Q.train_benchmark_run(request("quantum"))
     needed = {"n_train", "n_val", "n_test", "test_accuracy", "test_loss", "val_accuracy", "val_loss",
               "train_accuracy", "best_epoch", "epochs_run", "hit_cap", "seconds_per_epoch", "epoch_seconds",
               "inference_seconds", "trainable_params", "data_name", "data_fingerprint"}
     assert needed <= set(row)
     assert (row["n_train"], row["n_val"], row["n_test"]) == (40, 20, 60)
-    assert row["trainable_params"] == 7850 and row["epochs_run"] <= 2
+    assert row["trainable_params"] == 7850 and row["epochs_run"] <= 2 and row["filter"] == "quantum"
     assert row["feature_cache"] == {"train": "built", "val": "built", "test": "built"}
-    assert Q.train_benchmark_run(request())["feature_cache"]["test"] == "hit"
+    assert Q.train_benchmark_run(request("quantum"))["feature_cache"]["test"] == "hit"
+    closed = Q.train_benchmark_run(request("closed_form"))  # the same features, so the same run
+    assert closed["test_accuracy"] == row["test_accuracy"] and closed["filter"] == "closed_form"
     with pytest.raises(ValueError, match="MNIST only"):
-        Q.train_benchmark_run(request(dataset="cifar10"))
+        Q.train_benchmark_run(request("quantum", dataset="cifar10"))
     with pytest.raises(ValueError, match="unknown filter 'sobel'"):
-        Q.train_benchmark_run(request(kind="sobel"))
+        Q.train_benchmark_run(request("sobel"))

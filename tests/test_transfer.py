@@ -1,12 +1,12 @@
 """helpers.transfer: fair heads, honest splits, and caches that are never trusted blindly."""
 
-import os
-
 import numpy as np
 import pytest
 
 from helpers import transfer as T
-from helpers.data import DataFingerprint
+from helpers.data import DataFingerprint, dataset_available
+from helpers.settings import ci
+from helpers.training import RunRequest
 
 FAKE_FP = DataFingerprint("cifar10", "jpeg-copy", "folder", "cifar10_jpeg.npz", "0" * 64)
 
@@ -103,7 +103,7 @@ def test_trunk_features_are_cached_and_rebuilt_when_tampered(cache):
     f, info = T.trunk_features(trunk, record, images)
     assert info["status"] == "built" and f["x_train"].shape == (64, 128) and f["x_test"].shape == (16, 128)
     again, info = T.trunk_features(trunk, record, images)
-    assert info["status"] == "cache" and np.array_equal(again["x_train"], f["x_train"])
+    assert info["status"] == "hit" and np.array_equal(again["x_train"], f["x_train"])
     path = cache / info["file"]
     with np.load(path) as stored:
         arrays = {k: stored[k] for k in stored.files}
@@ -119,12 +119,12 @@ def test_trunk_features_are_cached_and_rebuilt_when_tampered(cache):
 def test_benchmark_run_returns_the_benchmarks_row(cache):
     T._memo.update(features=fake_features(), record={"weights_sha256": "a" * 64, "source_test_accuracy": 0.7},
                    fingerprint=FAKE_FP, name="CIFAR-10 (JPEG copy)")
-    from helpers.training import RunRequest
 
-    def request(dataset="cifar10", head="linear"):
-        return RunRequest(dataset, 120, 40, None, 0, 3e-3, max_epochs=2, patience=1, options={"head": head})
+    def request(head, dataset="cifar10"):
+        return RunRequest(dataset=dataset, n_train=120, n_val=40, n_test=None, seed=0, learning_rate=3e-3,
+                          max_epochs=2, patience=1, options={"head": head})
 
-    row = T.train_benchmark_run(request())
+    row = T.train_benchmark_run(request("linear"))
     needed = {"n_train", "n_val", "n_test", "test_accuracy", "test_loss", "val_accuracy", "val_loss",
               "train_accuracy", "best_epoch", "epochs_run", "hit_cap", "seconds_per_epoch", "epoch_seconds",
               "inference_seconds", "trainable_params", "data_name", "data_fingerprint"}
@@ -133,14 +133,27 @@ def test_benchmark_run_returns_the_benchmarks_row(cache):
     assert row["data_fingerprint"] == FAKE_FP.to_dict() and row["data_name"] == "CIFAR-10 (JPEG copy)"
     assert row["trainable_params"] == 258 and row["head"] == "linear"
     with pytest.raises(ValueError, match="CIFAR-10 only"):
-        T.train_benchmark_run(request(dataset="mnist"))
+        T.train_benchmark_run(request("linear", dataset="mnist"))
     with pytest.raises(ValueError, match="unknown head 'svm'"):
-        T.train_benchmark_run(request(head="svm"))
+        T.train_benchmark_run(request("svm"))
+
+
+def test_features_constant_on_the_training_split_are_dropped_not_divided_by_zero():
+    f = fake_features(n_train=200, n_test=40)
+    dead = [3, 50, 99]  # ReLU units that never fire on the training images ...
+    f["x_train"][:, dead] = 0.0
+    f["x_test"][:5, dead] = 2.0  # ... but do on a few test images
+    d = T.target_dataset(f, 120, 40, None, seed=0, name="x", fingerprint=FAKE_FP)
+    assert d.input_shape == (128 - len(dead),)
+    assert any(f"{len(dead)} of 128 features are constant" in note for note in d.notes)
+    assert np.abs(d.x_test).max() < 10 and np.abs(d.x_val).max() < 10  # standardised, no division by ~0
+    assert np.allclose(d.x_train.mean(axis=0), 0, atol=1e-5) and np.allclose(d.x_train.std(axis=0), 1, atol=1e-4)
+    raw = T.target_dataset(f, 120, 40, None, seed=0, name="x", fingerprint=FAKE_FP, standardize=False)
+    assert raw.input_shape == (128,) and np.array_equal(raw.x_test, f["x_test"])
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("HQC_CI") and not __import__("helpers.data").data.dataset_available("cifar10")[0],
-                    reason="CIFAR-10 not available")
+@pytest.mark.skipif(not ci() and not dataset_available("cifar10")[0], reason="CIFAR-10 not available")
 def test_real_split_has_the_8_source_classes_and_cat_vs_dog():
     images = T.load_transfer_images()
     assert images.counts() == {"source train": 40000, "source test": 8000, "target train": 10000,
