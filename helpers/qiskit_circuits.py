@@ -12,7 +12,9 @@ What this module adds, using Qiskit's own tools rather than rewriting them:
 
 * **exact** ⟨Z_i⟩ with ``qiskit.primitives.StatevectorEstimator`` (:func:`exact_expvals`);
 * **finite-shot** ⟨Z_i⟩ from counts with ``qiskit_aer.AerSimulator``, ideal or with the
-  noise model of a real device (``AerSimulator.from_backend``) (:func:`sampled_expvals`);
+  noise model of a real device (``AerSimulator.from_backend``) (:func:`sampled_counts`,
+  :func:`sampled_expvals`), with Aer's symmetric readout errors or the snapshot's asymmetric ones
+  (:func:`noisy_simulator`, :func:`snapshot_readout_errors`);
 * **hardware cost** of the circuit transpiled for a device (depth, two-qubit gates and a
   success-probability estimate from the device's calibration data) (:func:`hardware_cost`);
 * the circuit **after routing**, before translation to native gates, with the SWAPs the
@@ -44,6 +46,7 @@ from qiskit.providers import BackendV2
 from qiskit.quantum_info import SparsePauliOp
 from qiskit.transpiler import generate_preset_pass_manager
 from qiskit_aer import AerSimulator
+from qiskit_aer.noise import NoiseModel, ReadoutError
 
 from helpers.circuits import CircuitSpec, ring_pairs
 
@@ -58,15 +61,19 @@ __all__ = [
     "noisy_simulator",
     "parameter_values",
     "qnn_template",
+    "READOUT_MODELS",
     "RoutedCircuit",
     "route_for_backend",
+    "sampled_counts",
     "sampled_expvals",
+    "snapshot_readout_errors",
     "to_qiskit",
     "transpile_for_backend",
     "z_observables",
 ]
 
 ENTANGLERS = ("ring", "chain")
+READOUT_MODELS = ("symmetric", "asymmetric")  # noisy_simulator's readout errors: Aer's default, or the snapshot's
 _NOT_GATES = ("barrier", "delay")  # directives and idling: no gate error in the estimate
 
 
@@ -337,13 +344,49 @@ def fake_backend(name: str) -> BackendV2:
     return classes[name]()
 
 
-def noisy_simulator(backend: BackendV2, method: str = "density_matrix") -> AerSimulator:
+def snapshot_readout_errors(backend: BackendV2, qubits: Any = None) -> np.ndarray:
+    """The calibration snapshot's two readout errors of each qubit: shape ``(len(qubits), 2)``.
+
+    Introduced in notebook 08. Column 0 is P(read 1 | prepared 0), column 1 P(read 0 | prepared 1),
+    as the device measured them on the snapshot's day (``backend.properties()``: ``prob_meas1_prep0``
+    and ``prob_meas0_prep1``). They differ: a qubit in 1 can decay to 0 while it is being measured.
+    The backend's ``Target`` keeps only one number per qubit, their mean, and that is what
+    ``AerSimulator.from_backend`` uses in both directions. ``qubits``: physical qubits, default all.
+    """
+    backend = _check_backend(backend)
+    if qubits is None:
+        qubits = range(backend.num_qubits)
+    qubits = list(qubits)
+    if any(isinstance(q, bool) or not isinstance(q, (int, np.integer)) or not 0 <= q < backend.num_qubits
+           for q in qubits):
+        raise ValueError(f"qubits {qubits!r}: allowed physical qubits 0 ... {backend.num_qubits - 1} of "
+                         f"{backend.name!r}")
+    properties = backend.properties() if callable(getattr(backend, "properties", None)) else None
+    values = []
+    for q in qubits:
+        found = properties.qubit_property(q) if properties is not None else {}
+        if "prob_meas1_prep0" not in found or "prob_meas0_prep1" not in found:
+            raise ValueError(f"backend {backend.name!r} has no calibration snapshot with the two readout errors of "
+                             f"qubit {q} (prob_meas1_prep0, prob_meas0_prep1): allowed a fake backend of "
+                             "qiskit_ibm_runtime.fake_provider, e.g. fake_backend('fake_manila')")
+        values.append((found["prob_meas1_prep0"][0], found["prob_meas0_prep1"][0]))
+    return np.array(values, dtype=float).reshape(len(qubits), 2)
+
+
+def noisy_simulator(backend: BackendV2, method: str = "density_matrix", readout: str = "symmetric") -> AerSimulator:
     """An ``AerSimulator`` with the device's noise model, coupling map and basis gates.
 
     Introduced in notebook 08. ``AerSimulator.from_backend`` turns the backend's calibration data
-    (gate errors, T1/T2, gate times, readout errors) into an Aer noise model: a depolarising
-    error and thermal relaxation after every gate, and a readout error on every measurement. It
-    has no crosstalk, no drift, no leakage, no coherent errors and no noise on idle qubits.
+    into an Aer noise model. After every gate: a depolarising error, sized so that it and the next
+    part together have the gate's calibrated error, then thermal relaxation (T1, T2) for the gate's
+    duration. On every measurement: a readout error, and no relaxation. It has no crosstalk, no
+    drift, no leakage, no coherent errors and no noise on idle qubits.
+
+    ``readout="symmetric"`` (Aer's default) flips a bit 0→1 and 1→0 with the same probability, the
+    ``Target``'s one readout error per qubit. A device's readout is not symmetric: ``"asymmetric"``
+    keeps Aer's gate errors and replaces the readout errors by the snapshot's two measured
+    probabilities (:func:`snapshot_readout_errors`), with Aer's ``ReadoutError``.
+
     Building it took 0.2-0.5 s for fake_manila (5 qubits), 1.4-2.1 s for fake_prague (33) and
     4.6-6.0 s for fake_torino (133) in three runs each on a shared 2-core CPU: build it once,
     reuse it. ``method="density_matrix"`` simulates the few active qubits exactly and then
@@ -353,19 +396,30 @@ def noisy_simulator(backend: BackendV2, method: str = "density_matrix") -> AerSi
     allowed = ("density_matrix", "statevector", "automatic")
     if method not in allowed:
         raise ValueError(f"unknown method {method!r}: allowed {', '.join(map(repr, allowed))}")
+    if readout not in READOUT_MODELS:
+        raise ValueError(f"unknown readout {readout!r}: allowed {', '.join(map(repr, READOUT_MODELS))}")
     if isinstance(backend, AerSimulator):
         raise ValueError("backend is already an AerSimulator: pass a device backend, e.g. fake_backend('fake_manila')")
-    return AerSimulator.from_backend(backend, method=method)
+    if readout == "symmetric":
+        return AerSimulator.from_backend(backend, method=method)
+    errors = snapshot_readout_errors(backend)  # checks that the snapshot has them before building anything
+    noise_model = NoiseModel.from_backend(backend, readout_error=False)
+    for qubit, (p1_given_0, p0_given_1) in enumerate(errors):
+        noise_model.add_readout_error(ReadoutError([[1 - p1_given_0, p1_given_0], [p0_given_1, 1 - p0_given_1]]),
+                                      [qubit])
+    return AerSimulator.from_backend(backend, method=method, noise_model=noise_model)
 
 
 def _score_layouts_by_direction(pass_manager: Any) -> int:
     """Let the preset's ``VF2PostLayout`` score each gate *direction*; returns how many it changed.
 
-    Qiskit 2.3's preset pass managers run ``VF2PostLayout`` with ``strict_direction=False``. Two
-    layouts that are mirror images of each other (e.g. qubits 1-2-3-4 or 4-3-2-1 of a line) then
-    score the same up to rounding, and which one wins changes from call to call even with a fixed
-    ``seed_transpiler``: the same circuit lands on different qubits, with different error rates.
-    Scoring directions breaks the tie, so the same seed gives the same transpiled circuit.
+    The preset pass managers run the routing stage's ``VF2PostLayout`` with ``strict_direction=False``
+    (Qiskit 2.3 and 2.6). Two layouts that are mirror images of each other (e.g. qubits 1-2-3-4 or
+    4-3-2-1 of a line) then score the same up to rounding, and with Qiskit 2.3 which one won changed
+    from call to call even with a fixed ``seed_transpiler``: the same circuit landed on different
+    qubits, with different error rates. (Qiskit 2.6.2 chose the same layout in five processes with
+    different hash seeds either way.) Scoring directions breaks the tie, so the same seed gives the
+    same transpiled circuit whatever the version does with ties.
     """
     from qiskit.transpiler.passes import VF2PostLayout
 
@@ -493,19 +547,21 @@ def route_for_backend(spec: CircuitSpec, backend: BackendV2, entangler: str = "r
                          final_qubits=final, transpiled=transpiled)
 
 
-def sampled_expvals(spec: CircuitSpec, inputs: Any, weights: Any, shots: int,
-                    simulator: AerSimulator | None = None, seed_simulator: int | None = None,
-                    entangler: str = "ring", optimization_level: int = 3, seed_transpiler: int = 0) -> np.ndarray:
-    """``⟨Z_i⟩`` estimated from ``shots`` measurements per input row: shape ``(batch, n_qubits)``.
+def sampled_counts(spec: CircuitSpec, inputs: Any, weights: Any, shots: int,
+                   simulator: AerSimulator | None = None, seed_simulator: int | None = None,
+                   entangler: str = "ring", optimization_level: int = 3,
+                   seed_transpiler: int = 0) -> list[dict[str, int]]:
+    """The measured counts of every input row: a list of ``{bitstring: count}``, one per row.
 
     Introduced in notebook 08. ``simulator``: ``None`` for an ideal ``AerSimulator`` (only
     shot noise), or one from :func:`noisy_simulator` (shot noise plus the device's noise). The
     circuit is transpiled once for the simulator (as :func:`transpile_for_backend` does for the
     device), bound to every row (one circuit per row), and all circuits run in one job;
-    ``seed_simulator`` makes the samples reproducible.
+    ``seed_simulator`` makes the samples reproducible. Classical bit i holds logical qubit i
+    (Qiskit's order: the rightmost character of a bitstring), wherever the transpiler put it.
     """
     spec = _check_spec(spec)
-    x_arr, single = _check_inputs(spec, inputs)
+    x_arr, _ = _check_inputs(spec, inputs)
     w_arr = _check_weights(spec, weights)
     shots = _check_positive_int("shots", shots)
     seed_simulator = _check_positive_int("seed_simulator", seed_simulator, allow_none=True)
@@ -517,9 +573,23 @@ def sampled_expvals(spec: CircuitSpec, inputs: Any, weights: Any, shots: int,
     circuit = transpile_for_backend(spec, simulator, entangler=entangler, measure=True,
                                     optimization_level=optimization_level, seed_transpiler=seed_transpiler)
     circuits = _bind_rows(circuit, x_arr, w_arr)
-    result = simulator.run(circuits, shots=shots, seed_simulator=seed_simulator).result()
-    counts = result.get_counts()
-    counts = [counts] if isinstance(counts, dict) else counts
+    counts = simulator.run(circuits, shots=shots, seed_simulator=seed_simulator).result().get_counts()
+    return [dict(counts)] if isinstance(counts, dict) else [dict(c) for c in counts]
+
+
+def sampled_expvals(spec: CircuitSpec, inputs: Any, weights: Any, shots: int,
+                    simulator: AerSimulator | None = None, seed_simulator: int | None = None,
+                    entangler: str = "ring", optimization_level: int = 3, seed_transpiler: int = 0) -> np.ndarray:
+    """``⟨Z_i⟩`` estimated from ``shots`` measurements per input row: shape ``(batch, n_qubits)``.
+
+    Introduced in notebook 08. The counts of :func:`sampled_counts` (same arguments), turned into
+    ``⟨Z_i⟩ = P(0) − P(1)`` by :func:`counts_to_expvals`.
+    """
+    spec = _check_spec(spec)
+    _, single = _check_inputs(spec, inputs)
+    counts = sampled_counts(spec, inputs, weights, shots, simulator=simulator, seed_simulator=seed_simulator,
+                            entangler=entangler, optimization_level=optimization_level,
+                            seed_transpiler=seed_transpiler)
     expvals = np.stack([counts_to_expvals(c, spec.n_qubits) for c in counts])
     return expvals[0] if single else expvals
 

@@ -4,6 +4,10 @@
 model is trained with the same recipe: a fixed seed, batches of 32, early stopping on
 the *validation* loss (best weights restored), then one evaluation on the test set.
 
+:data:`MNIST_RECIPE` is chapter 05's recipe for the course-size MNIST hybrid (learning rate,
+epoch cap, patience, batch size), defined once so that the chapters that train that model again
+(05 and 08) cannot drift apart.
+
 For the benchmark (chapter 07), :class:`RunRequest` says what one run trains, and
 :func:`result_row` turns its :class:`TrainingResult` into the row the results file holds;
 every trainer of the benchmark (:func:`train_benchmark_run` here, and those of
@@ -27,8 +31,47 @@ from helpers.instruments import BottleneckProbe, bottleneck_report, has_bottlene
 from helpers.models import compile_classifier, create_model, trainable_params
 from helpers.reproducibility import set_seed
 
-__all__ = ["EpochTimer", "RunRequest", "TrainingResult", "decode_correct", "result_row", "train_and_evaluate",
-           "train_benchmark_run"]
+__all__ = ["MNIST_RECIPE", "EpochTimer", "RunRequest", "TrainingResult", "decode_correct", "result_row",
+           "train_and_evaluate", "train_benchmark_run"]
+
+
+def _check_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        allowed = "a positive integer" if minimum == 1 else "a non-negative integer"
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class TrainingRecipe:
+    """How a course model is trained: Adam at ``learning_rate``, batches of ``batch_size``, at most
+    ``max_epochs`` epochs with early stopping on the validation loss after ``patience`` epochs without
+    improvement (best weights restored). Notebook 05 introduces the recipe; use :data:`MNIST_RECIPE`,
+    and ``dataclasses.replace(MNIST_RECIPE, ...)`` for a variation.
+    """
+
+    learning_rate: float
+    max_epochs: int
+    patience: int
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        rate = self.learning_rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < 1:
+            raise ValueError(f"learning_rate must be a number in (0, 1), got {rate!r}")
+        _check_int("max_epochs", self.max_epochs)
+        _check_int("patience", self.patience, minimum=0)
+        _check_int("batch_size", self.batch_size)
+
+    def fit_options(self) -> dict[str, int]:
+        """The keyword arguments of :func:`train_and_evaluate` that the recipe fixes (notebook 05)."""
+        return {"epochs": self.max_epochs, "patience": self.patience, "batch_size": self.batch_size}
+
+
+#: Chapter 05's recipe for the hybrid and its classical twin on the course-size MNIST subset
+#: (notebook 05, which explains the choice of the learning rate): Adam at 0.003, batches of 32, at
+#: most 40 epochs, early stopping with patience 4. Chapter 08 trains the same hybrid with it.
+MNIST_RECIPE = TrainingRecipe(learning_rate=3e-3, max_epochs=40, patience=4, batch_size=32)
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -79,10 +122,8 @@ def train_and_evaluate(model: keras.Model, data: Dataset, name: str | None = Non
     Introduced in notebook 05. ``verbose=2`` prints one line per epoch; ``callbacks`` are
     added to the timer and the early stopping (e.g. a :class:`helpers.instruments.BottleneckProbe`).
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-        raise ValueError(f"patience must be a non-negative integer, got {patience!r}")
+    _check_int("epochs", epochs)
+    _check_int("patience", patience, minimum=0)
     timer = EpochTimer()
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
     history = model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),

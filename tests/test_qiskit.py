@@ -25,7 +25,9 @@ from helpers.qiskit_circuits import (  # noqa: E402
     parameter_values,
     qnn_template,
     route_for_backend,
+    sampled_counts,
     sampled_expvals,
+    snapshot_readout_errors,
     to_qiskit,
     transpile_for_backend,
     z_observables,
@@ -128,6 +130,49 @@ def test_noisy_simulation_stays_in_range_and_shows_noise():
     zeros = sampled_expvals(spec, np.zeros((2, 4)), np.zeros(spec.weight_shape), shots=4000,
                             simulator=simulator, seed_simulator=1)
     assert 0.8 < zeros.mean() < 0.995, zeros
+
+
+def test_snapshot_readout_errors_are_the_two_directions_whose_mean_aer_uses():
+    backend = fake_backend("fake_manila")
+    errors = snapshot_readout_errors(backend, [2, 0])
+    assert errors.shape == (2, 2) and np.all((0 < errors) & (errors < 0.5))
+    properties = backend.properties()
+    assert errors[0, 0] == properties.qubit_property(2)["prob_meas1_prep0"][0]
+    assert errors[0, 1] == properties.qubit_property(2)["prob_meas0_prep1"][0]
+    assert not np.isclose(errors[0, 0], errors[0, 1])  # asymmetric: 1 decays to 0 during the measurement
+    # the Target keeps one number per qubit, the mean of the two, and Aer's default model uses it both ways
+    assert np.allclose(errors.mean(axis=1), [backend.target["measure"][(q,)].error for q in (2, 0)])
+    assert snapshot_readout_errors(backend).shape == (backend.num_qubits, 2)
+
+
+def test_asymmetric_readout_gives_the_predicted_offset_and_the_symmetric_one_none():
+    # One qubit flipped by the input, nothing else: ⟨Z⟩ = -1 exactly. A readout with P(1|0) = a and
+    # P(0|1) = b turns z into (1 - a - b)·z + (b - a); a symmetric one (a = b) only scales.
+    spec, backend = CircuitSpec(4, 1, entangle=False), fake_backend("fake_manila")
+    inputs = np.array([[0, 0, 0, 0], [1, 1, 1, 1]], dtype=float)
+    weights = np.zeros(spec.weight_shape)
+    shots = 40_000
+    for readout in ("symmetric", "asymmetric"):
+        simulator = noisy_simulator(backend, readout=readout)
+        read_on = transpile_for_backend(spec, simulator).layout.final_index_layout()[:4]
+        counts = sampled_counts(spec, inputs, weights, shots, simulator=simulator, seed_simulator=2)
+        z = np.stack([counts_to_expvals(c, 4) for c in counts])
+        a, b = snapshot_readout_errors(backend, read_on).T
+        if readout == "symmetric":
+            a = b = (a + b) / 2
+        offset, slope = (z[0] + z[1]) / 2, (z[0] - z[1]) / 2  # from ⟨Z⟩ of |0⟩ and of |1⟩
+        tolerance = 0.01 + 3 / np.sqrt(shots)  # gate errors of the few one-qubit gates, and shots
+        assert np.allclose(offset, b - a, atol=tolerance), (readout, offset, b - a)
+        assert np.allclose(slope, 1 - a - b, atol=tolerance), (readout, slope, 1 - a - b)
+
+
+def test_sampled_counts_are_what_sampled_expvals_reads():
+    spec = CircuitSpec(4, 1)
+    inputs, weights = random_arguments(spec, rows=3, seed=5)
+    counts = sampled_counts(spec, inputs, weights, shots=200, seed_simulator=3)
+    assert len(counts) == 3 and all(sum(c.values()) == 200 and all(len(k) == 4 for k in c) for c in counts)
+    np.testing.assert_array_equal(np.stack([counts_to_expvals(c, 4) for c in counts]),
+                                  sampled_expvals(spec, inputs, weights, shots=200, seed_simulator=3))
 
 
 def test_ring_costs_more_than_chain_on_a_line_of_qubits():
@@ -251,6 +296,12 @@ def test_transpiled_for_simulator_is_still_the_same_circuit():
         (lambda s, x, w: z_observables(0), r"n_qubits must be a positive integer, got 0"),
         (lambda s, x, w: fake_backend("fake_nowhere"), r"unknown fake backend 'fake_nowhere': allowed .*'fake_manila'"),
         (lambda s, x, w: noisy_simulator("fake_manila"), r"backend must be a Qiskit BackendV2"),
+        (lambda s, x, w: noisy_simulator(fake_backend("fake_manila"), readout="average"),
+         r"unknown readout 'average': allowed 'symmetric', 'asymmetric'"),
+        (lambda s, x, w: snapshot_readout_errors(fake_backend("fake_manila"), [5]),
+         r"qubits \[5\]: allowed physical qubits 0 ... 4 of 'fake_manila'"),
+        (lambda s, x, w: snapshot_readout_errors(GenericBackendV2(2, seed=0)),
+         r"backend 'generic_backend_2q' has no calibration snapshot with the two readout errors of qubit 0"),
         (lambda s, x, w: transpile_for_backend(s, AerSimulator(), optimization_level=4),
          r"optimization_level must be 0, 1, 2 or 3, got 4"),
         (lambda s, x, w: transpile_for_backend(CircuitSpec(6, 1), fake_backend("fake_manila")),

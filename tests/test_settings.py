@@ -82,9 +82,8 @@ def test_only_helpers_settings_names_hqc_variables_in_code():
     assert not readers, f"read HQC_* variables through helpers.settings, not os.environ: {readers}"
 
 
-# chapters 07 and 09 still read their one variable themselves (settings.benchmark_results_dir() and
-# settings.results_path("chapter05_mnist.json") are their one-line replacements)
-NOT_YET_SWITCHED = {"07_benchmarks.ipynb", "09_tensorflow_quantum.ipynb"}
+# chapter 07 still reads its one variable itself (settings.benchmark_results_dir() is its one-line replacement)
+NOT_YET_SWITCHED = {"07_benchmarks.ipynb"}
 
 
 def test_the_chapters_read_hqc_variables_through_helpers_settings():
