@@ -38,6 +38,7 @@ lab: install
 
 # The README's test command; CI (.ci/run) runs exactly this.
 test: install install-torch
+	$(PY) -m pip check
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-backends
