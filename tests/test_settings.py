@@ -82,17 +82,13 @@ def test_only_helpers_settings_names_hqc_variables_in_code():
     assert not readers, f"read HQC_* variables through helpers.settings, not os.environ: {readers}"
 
 
-# chapter 07 still reads its one variable itself (settings.benchmark_results_dir() is its one-line replacement)
-NOT_YET_SWITCHED = {"07_benchmarks.ipynb"}
-
-
 def test_the_chapters_read_hqc_variables_through_helpers_settings():
     import json
 
     readers = []
     for path in sorted(ROOT.glob("notebooks/*.ipynb")):
         code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
-        if re.search(r"(environ(\.get)?\(|environ\[|getenv\()\s*[\"']HQC_", code) and path.name not in NOT_YET_SWITCHED:
+        if re.search(r"(environ(\.get)?\(|environ\[|getenv\()\s*[\"']HQC_", code):
             readers.append(path.name)
     assert not readers, f"these chapters read HQC_* variables themselves: use helpers.settings ({readers})"
 
