@@ -292,3 +292,17 @@ def test_export_has_the_course_format_and_stores_merge_without_duplicates(tmp_pa
         merge_stores(tmp_path / "mixed.jsonl", [a, other])
     assert main(["export", str(a), "--output", str(tmp_path / "e.json")]) == 0
     assert main(["merge", str(tmp_path / "m.jsonl"), str(a), str(other)]) == 2
+
+
+def test_the_command_writes_where_the_chapters_read(monkeypatch, tmp_path):
+    # outside a checkout (pip install git+…, Colab) the chapters read settings.benchmark_results_dir():
+    # the command must write there by default, not to ./results of whatever folder it runs in
+    import argparse
+
+    from helpers.benchmark.__main__ import _store_of
+    from helpers.benchmark.report import scale_results
+
+    monkeypatch.setenv("HQC_BENCHMARK_RESULTS_DIR", str(tmp_path))
+    assert _store_of(argparse.Namespace(store=None, config="quick")) == tmp_path / "benchmark_quick.jsonl"
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        scale_results(config="quick")

@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from helpers import settings
 from helpers.benchmark.cluster import ClusterOptions, SchedulerUnreachableError, slurm_cluster
 from helpers.benchmark.plan import RunKey, known_runs, ready_runs
 from helpers.benchmark.progress import plan_table
@@ -33,7 +34,8 @@ from helpers.benchmark.store import ResultsMismatchError, StoreLockedError, merg
 
 
 def _store_of(args: argparse.Namespace) -> Path:
-    return args.store or Path("results") / f"benchmark_{args.config}.jsonl"
+    # the folder the chapters read (helpers.settings): the checkout's results/, else ../results, as on Colab
+    return args.store or settings.benchmark_results_dir() / f"benchmark_{args.config}.jsonl"
 
 
 def _cluster_options(args: argparse.Namespace) -> ClusterOptions:
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = sub.add_parser("plan", help="print the plan and its estimated CPU-hours; runs nothing")
     for p in (run, plan):
         p.add_argument("--config", default="quick", help=f"one of {', '.join(CONFIGS)} (default: quick)")
-        p.add_argument("--store", type=Path, help="the results store (default: results/benchmark_<config>.jsonl)")
+        p.add_argument("--store", type=Path, help="the results store (default: benchmark_<config>.jsonl in the results folder the chapters read: the checkout's results/, $HQC_BENCHMARK_RESULTS_DIR if set, else ../results)")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--scheduler", help="address of a running Dask scheduler, tcp://HOST:PORT")
     where.add_argument("--slurm", action="store_true", help="start the workers as Slurm jobs (dask-jobqueue)")

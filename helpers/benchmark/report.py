@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from helpers import settings
 from helpers.benchmark.spec import get_config
 from helpers.benchmark.stats import final_rows, t_interval
 from helpers.benchmark.store import export_results, load_results, read_store
@@ -18,15 +19,16 @@ from helpers.benchmark.store import export_results, load_results, read_store
 __all__ = ["cap_share", "learning_curves", "scale_results", "summarize", "tuned_learning_rates"]
 
 
-def scale_results(results_dir: Path | str = "results", config: str = "scale") -> dict[str, Any]:
+def scale_results(results_dir: Path | str | None = None, config: str = "scale") -> dict[str, Any]:
     """The committed results of ``--config <config>``: the export ``benchmark_<config>.json``.
 
     Introduced in notebook 05 (the learning rates) and read by notebooks 06, 07 and the README.
     While a benchmark still runs, its export is rewritten after every run; if only the store
     (``benchmark_<config>.jsonl``) is there, it is exported in memory. ``"planned_runs"``
-    and ``len(rows)`` say how complete it is.
+    and ``len(rows)`` say how complete it is. ``results_dir`` defaults to the folder the command
+    writes to, :func:`helpers.settings.benchmark_results_dir`.
     """
-    folder = Path(results_dir)
+    folder = Path(results_dir) if results_dir is not None else settings.benchmark_results_dir()
     export, store = folder / f"benchmark_{config}.json", folder / f"benchmark_{config}.jsonl"
     if export.is_file():
         return load_results(export)
@@ -37,7 +39,7 @@ def scale_results(results_dir: Path | str = "results", config: str = "scale") ->
                             f"python -m helpers.benchmark run --config {config}")
 
 
-def tuned_learning_rates(dataset: str, results_dir: Path | str = "results", config: str = "scale",
+def tuned_learning_rates(dataset: str, results_dir: Path | str | None = None, config: str = "scale",
                          models: Iterable[str] | None = None, size: str | None = None) -> dict[str, float]:
     """The learning rates that ``--config <config>`` chose on validation for ``dataset`` at ``size``, by model.
 
