@@ -100,6 +100,21 @@ def test_final_runs_start_as_soon_as_their_tuning_is_complete(tmp_path):
     assert out.ok
 
 
+def test_no_more_runs_in_flight_than_the_cluster_has_threads(tmp_path):
+    # Dask gives a task to a worker when it is submitted; runs submitted all at once pile up in one worker's
+    # queue while another sits idle. The driver holds them back: at any time, at most 2 runs (2 threads) out.
+    cfg = config(seeds=4, tuned=False)
+    out = run_benchmark(cfg, tmp_path / "s.jsonl", LOCAL, models=fake_models(tmp_path), fingerprints=FP,
+                        write=lambda line: None)
+    assert out.ok and len(out.engine) == 8
+    events = sorted([(e["submitted"], 1) for e in out.engine] + [(e["task_end"], -1) for e in out.engine])
+    out_now = most = 0
+    for _, change in events:
+        out_now += change
+        most = max(most, out_now)
+    assert most <= 2, f"{most} runs were submitted and not finished at once on a cluster of 2 threads"
+
+
 # ------------------------------------------------------------------ (a) a worker killed mid-run
 def test_a_worker_killed_mid_run_has_its_run_redone_elsewhere(tmp_path):
     store = tmp_path / "s.jsonl"
