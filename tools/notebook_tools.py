@@ -100,7 +100,12 @@ def _benchmark_headline(root: Path) -> str:
     final = [r for r in rows if r["phase"] == "final"]
     source = f"`results/benchmark_{README_BENCHMARK}.json`"
     complete = len(rows) == expected
-    lines = [f"From {source} ({len(rows)} of {expected} planned runs"
+    replaced = README_BENCHMARK == "scale_v1"
+    lines = [(f"**Protocol 1, which the course has replaced** (chapter 07 says why: most of its tuned learning rates "
+              "sat on an edge of their grid, it tuned on accuracy while stopping on loss, and patience 5 stopped slow "
+              "learners early); protocol 2 (`--config scale`) is running and will replace these numbers. "
+              if replaced else "")
+             + f"From {source} ({len(rows)} of {expected} planned runs"
              + ("" if complete else ": **the benchmark is still running; these are partial results**")
              + f"; protocol `--config {README_BENCHMARK}`; method, plots and explanation in chapter 07).",
              ""]
@@ -114,10 +119,64 @@ def _benchmark_headline(root: Path) -> str:
                          + (f"{s.loc[m, 'ci half-width']:.3f}" if s.loc[m, "runs"] >= 3 else "n/a (under 3 seeds)")
                          for m in s.index)
         lines.append(f"- **{data}, {size} training images** — mean test accuracy ± 95% CI: {accs}.")
-    for c in comparisons(final):
-        if c["a"] == "hybrid_4q" and c["b"] == "twin_4q":
-            lines.append(f"- {verdict(c)}")
+    family = comparisons(final)
+    main = [c for c in family if c["a"] == "hybrid_4q" and c["b"] == "twin_4q"]
+    if main:
+        pairs = [d for c in main for d in c["differences"]]
+        below, above = sum(d < 0 for d in pairs), sum(d > 0 for d in pairs)
+        shown = sum(c["significant"] for c in main)
+        lines.append(f"- **hybrid_4q against its classical twin twin_4q**: below it in {below} and above it in {above} of "
+                     f"the {len(pairs)} seed pairs over {len(main)} settings; the difference is significant after "
+                     f"Holm's correction over the family of {main[0]['family size']} comparisons in {shown} of "
+                     f"{len(main)} settings (with 3-5 seeds a t-test has little power; no setting was tested for "
+                     "equivalence).")
+    for c in main:
+        lines.append(f"- {verdict(c)}")
     lines.append(f"- {cap_share(final):.0%} of the finished final runs reached the epoch cap.")
+    return "\n".join(lines)
+
+
+def _engine_speed(root: Path) -> str:
+    """The README's figures of the benchmark engine's speed: from results/bench_engine.json."""
+    path = root / "results" / "bench_engine.json"
+    if not path.exists():
+        return "Not measured yet: run `python -m tools.bench_engine` on an idle machine."
+    d = json.loads(path.read_text())
+    per_run = d["per_run"]
+    rate = {(r["model"], r["steps_per_execution"]): r["samples_per_s"] for r in per_run["rows"]}
+    models = ("cnn", "twin", "hybrid")
+    same = per_run["same_weights_with_either_setting"]
+    peer = per_run["peer_classical_control"]["samples_per_s"]
+    ratio = per_run["twin_vs_peer_classical_control"]
+    over, ceiling = d["overhead"], d["ceiling"]
+    g1, g1b, g2 = d["grid_1"], d["grid_1_two_threads"], d["grid_2"]
+    targets = {t["target"]: t for t in d["targets"]}
+    speedup_target = next(t for name, t in targets.items() if name.startswith("speed-up"))
+    lines = [
+        f"Measured by `python -m tools.bench_engine` on {d['machine']}, {d['date']}, otherwise idle "
+        "(`results/bench_engine.json`):",
+        "",
+        "- **Per run** (1,000 MNIST digits, batch 32, one thread): "
+        + ", ".join(f"{m} {rate[(m, 32)]:,.0f} samples/s" for m in models)
+        + " with `steps_per_execution=32`, the benchmark's setting, against "
+        + ", ".join(f"{rate[(m, 1)]:,.0f}" for m in models)
+        + " with 1 (" + ", ".join(f"{per_run['speedup_from_steps_per_execution'][m]:.2f}×" for m in models) + "); "
+        + ("the same weights either way" if all(same.values())
+           else "weights differ between the settings for " + ", ".join(m for m, ok in same.items() if not ok))
+        + f". The twin runs at {ratio['now']:.2f}× the PennyLane TorchLayer stack's classical control in PyTorch "
+        f"({peer:,.0f} samples/s; {ratio['before']:.2f}× with `steps_per_execution=1`).",
+        f"- **The engine's overhead**: from `submit` to a run starting on an idle worker, median "
+        f"{1000 * over['submit_to_start']['median']:.0f} ms; a worker's warm child process takes the run over in "
+        f"{1000 * over['start_to_trainer_warm']['median']:.1f} ms, a fresh one (every 8th run) in "
+        f"{over['start_to_trainer_fresh']['median']:.1f} s (Python and TensorFlow start).",
+        f"- **Two workers**: a grid of {g2['runs']} real runs took {g1['wall_seconds']:.0f} s on 1 worker (one thread "
+        f"per run), {g1b['wall_seconds']:.0f} s on 1 worker with two threads per run, and {g2['wall_seconds']:.0f} s "
+        f"on 2 workers: {d['speedup_2_over_1']:.2f}× and {d['speedup_2_over_1_two_threads']:.2f}× faster (target "
+        f"1.8×: {'met' if speedup_target['met'] else 'missed'}). Two bare trainings at once, without Dask, give "
+        f"{ceiling['ceiling_speedup']:.2f}× one alone on this machine, so the engine reaches "
+        f"{d['speedup_over_ceiling']:.0%} of what its two cores allow. During the 2-worker grid the cores were "
+        + " and ".join(f"{c:.0f} %" for c in g2["cpu_percent_per_core_mean"]) + " busy on average.",
+    ]
     return "\n".join(lines)
 
 
@@ -133,7 +192,8 @@ def _versions(root: Path) -> str:
 def readme_sections(root: Path) -> dict[str, str]:
     """The README's generated parts, computed from the repository's files."""
     return {"badges": repository(root / "pyproject.toml").badges_markdown("notebooks/00_index.ipynb"),
-            "chapters": _chapter_table(root), "benchmark": _benchmark_headline(root), "versions": _versions(root)}
+            "chapters": _chapter_table(root), "benchmark": _benchmark_headline(root), "engine-speed": _engine_speed(root),
+            "versions": _versions(root)}
 
 
 def update_readme(root: Path) -> bool:
