@@ -101,7 +101,7 @@ def _benchmark_headline(root: Path) -> str:
     source = f"`results/benchmark_{README_BENCHMARK}.json`"
     complete = len(rows) == expected
     replaced = README_BENCHMARK == "scale_v1"
-    lines = [(f"**Protocol 1, which the course has replaced** (chapter 07 says why: most of its tuned learning rates "
+    lines = [("**Protocol 1, which the course has replaced** (chapter 07 says why: most of its tuned learning rates "
               "sat on an edge of their grid, it tuned on accuracy while stopping on loss, and patience 5 stopped slow "
               "learners early); protocol 2 (`--config scale`) is running and will replace these numbers. "
               if replaced else "")
