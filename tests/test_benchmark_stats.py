@@ -158,3 +158,20 @@ def test_the_test_images_add_their_variance_to_the_seeds():
     assert both["se test images"] == pytest.approx(np.sqrt(np.var(share_a - share_b, ddof=1) / n))
     assert both["se"] == pytest.approx(np.sqrt(seeds_only["se"] ** 2 + both["se test images"] ** 2))
     assert both["ci half-width"] > seeds_only["ci half-width"]
+
+
+def test_the_interval_is_also_given_at_the_familys_level():
+    from scipy import stats
+
+    rows = []
+    for size, gap in (("20", 0.03), ("40", 0.01), ("60", 0.0)):
+        rows += rows_for([(0.80 + gap + e, 0.80 + e2) for e, e2 in [(0.001, 0), (0, 0.002), (0.002, 0.001),
+                                                                     (-0.001, 0.0), (0, -0.002)]], size=size)
+    family = judge(rows, PLAN)["main"]
+    assert len(family) == 3
+    for c in family:
+        half = stats.t.ppf(1 - 0.05 / 3 / 2, c["df"]) * c["se"]
+        assert c["family level"] == pytest.approx(1 - 0.05 / 3)
+        assert c["family ci high"] - c["mean difference"] == pytest.approx(half)
+        assert c["family ci half-width"] > c["ci half-width"]
+        assert f"± {100 * half:.1f} at the family's level, 98.33% Bonferroni" in judgement(c)

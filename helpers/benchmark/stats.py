@@ -219,9 +219,12 @@ def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan) -> dict[str, lis
     * a standard error that adds the seeds' variance and the test set's (``se seeds``,
       ``se test images``), its interval and p-value, and the TOST p-value for a difference
       within ± ``plan.equivalence_margin``;
+    * the interval at the family's level too (``family ci low``/``high``: Bonferroni at
+      ``1 − alpha / family size``), the level its Holm-adjusted verdict speaks at;
     * Holm-adjusted p-values for both tests within its family, and an ``outcome``:
       ``"a better"``, ``"b better"``, ``"equivalent"`` or ``"inconclusive"``.
     """
+    from scipy import stats
     from statsmodels.stats.multitest import multipletests
 
     rows = final_rows(rows)
@@ -237,6 +240,11 @@ def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan) -> dict[str, lis
                     c[f"holm {name}"] = float(adj)
         for c in found:
             c.update(family=family, **{"family size": len(found)}, alpha=plan.alpha)
+            # the interval at the family's level (Bonferroni): the level the Holm-adjusted verdict speaks at
+            level = 1 - plan.alpha / len(found)
+            half = float(stats.t.ppf(0.5 + level / 2, c["df"])) * c["se"]
+            c.update({"family level": level, "family ci low": c["mean difference"] - half,
+                      "family ci high": c["mean difference"] + half, "family ci half-width": half})
             if c["holm p value"] <= plan.alpha:
                 c["outcome"] = "a better" if c["mean difference"] > 0 else "b better"
             elif c["holm tost p"] <= plan.alpha:
@@ -254,7 +262,8 @@ def judgement(c: dict[str, Any]) -> str:
     head = f"{c['data']}, {_size_words(c['size'])} training images, {c['a']} vs {c['b']} ({c['seeds']} seeds): "
     family = f"{c['family']} family of {c['family size']}"
     numbers = (f"{c['a']} − {c['b']} = {diff:+.1f} ± {half:.1f} points ({c['confidence']:.0%} CI, seeds and test "
-               f"images), {c['test']} (seed correlation {c['correlation']:+.2f}) p = {c['p value']:.3g}, "
+               f"images; ± {100 * c['family ci half-width']:.1f} at the family's level, {c['family level']:.2%} "
+               f"Bonferroni), {c['test']} (seed correlation {c['correlation']:+.2f}) p = {c['p value']:.3g}, "
                f"Holm over the {family} p = {c['holm p value']:.3g}")
     if c["outcome"] in ("a better", "b better"):
         better, worse = (c["a"], c["b"]) if c["outcome"] == "a better" else (c["b"], c["a"])
