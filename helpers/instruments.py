@@ -1,6 +1,6 @@
 """Instruments at the bottleneck: where its features sit, and how much gradient reaches them.
 
-Introduced in notebook 07. Every hybrid, its twin and the identity control share one shape
+Introduced in notebook 05 (the probe and the report; chapter 07 reads them from the benchmark's runs). Every hybrid, its twin and the identity control share one shape
 (:mod:`helpers.models`): trunk → ``bottleneck`` (Dense → BatchNorm → sigmoid, values in
 [0, 1]) → block → ``Dense(num_classes)``. The block's input is the bottleneck's output ``z``.
 Three numbers tell whether the block can learn from the data:
@@ -125,7 +125,7 @@ def _round(values: Any, digits: int = 5) -> Any:
 def bottleneck_report(model: keras.Model, x: np.ndarray, y: np.ndarray, bins: int = 20) -> dict[str, Any]:
     """Where the bottleneck's features sit and how much gradient reaches them, on images ``x``.
 
-    Introduced in notebook 07. Returns pooled and per-feature quantiles (:data:`QUANTILES`),
+    Introduced in notebook 05. Returns pooled and per-feature quantiles (:data:`QUANTILES`),
     a histogram of all features on [0, 1], the share within 0.1 of ½, and the median and
     mean of ``‖∂ℓ/∂z‖`` and of the block's Jacobian norm per image.
     """
@@ -147,7 +147,7 @@ def bottleneck_report(model: keras.Model, x: np.ndarray, y: np.ndarray, bins: in
 class BottleneckProbe(keras.callbacks.Callback):
     """After every epoch: the bottleneck's quantiles and ``‖∂ℓ/∂z‖`` on fixed images (a Keras callback).
 
-    Introduced in notebook 07; the benchmark attaches it to every model with a bottleneck.
+    Introduced in notebook 05; the benchmark attaches it to every model with a bottleneck.
     ``records`` holds one dict per epoch: ``quantiles`` (pooled over features, at
     :data:`QUANTILES`), ``grad_norm_median`` and ``grad_norm_mean``.
     """
