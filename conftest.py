@@ -42,3 +42,22 @@ def pytest_runtest_setup(item):
     if ci():
         pytest.fail(f"HQC_CI=1, so a missing dataset is a failure, not a skip: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+# Each chapter's run time under nbval (setup, cells and teardown), printed at the end of the run: the course's
+# budget is 3 minutes per chapter on 2 cores. A summary for people, never an assertion (timings vary with load).
+_NOTEBOOK_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    notebook = report.nodeid.split("::")[0]
+    if notebook.endswith(".ipynb"):
+        _NOTEBOOK_SECONDS[notebook] = _NOTEBOOK_SECONDS.get(notebook, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _NOTEBOOK_SECONDS:
+        terminalreporter.section("chapter run times under nbval")
+        for notebook, seconds in sorted(_NOTEBOOK_SECONDS.items()):
+            flag = "  (over the 3-minute budget)" if seconds > 180 else ""
+            terminalreporter.write_line(f"{Path(notebook).name:40s} {seconds:6.1f} s{flag}")
