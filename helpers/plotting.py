@@ -11,7 +11,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["plot_confusion_matrix", "plot_history", "show_images"]
+__all__ = ["plot_bottleneck_history", "plot_confusion_matrix", "plot_history", "show_images"]
 
 
 def _history_dict(history: Any) -> Mapping[str, Sequence[float]]:
@@ -121,5 +121,42 @@ def draw_architecture(n_qubits: int = 4, num_classes: int = 10, title: str | Non
     ax.set_ylim(-0.6, 1.8)
     ax.axis("off")
     ax.set_title(title or "The hybrid quantum-classical classifier of this course")
+    fig.tight_layout()
+    return fig
+
+
+def plot_bottleneck_history(before: Mapping[str, Mapping[str, Any]], records: Mapping[str, Sequence[Mapping[str, Any]]],
+                            colors: Mapping[str, str], title: str):
+    """Where the bottleneck's features sit, and how much gradient reaches them, epoch by epoch.
+
+    Introduced in notebook 05, which draws this figure with its code inline; notebook 06 calls it.
+    ``before`` maps a model's name to its :func:`helpers.instruments.bottleneck_report` before
+    training, ``records`` to its ``BottleneckProbe.records`` (one per epoch), ``colors`` names the
+    models to draw and their colours. One panel per model with the features' quantiles, and one
+    with the median gradient ‖∂ℓ/∂z‖ per image of every model. Returns the figure.
+    """
+    missing = [name for name in colors if name not in before or name not in records]
+    if missing:
+        raise ValueError(f"no instrument records for {missing}: before and records have {sorted(before)} and "
+                         f"{sorted(records)}")
+    fig, axes = plt.subplots(1, len(colors) + 1, figsize=(4.5 * len(colors) + 6.3, 4.5),
+                             gridspec_kw={"width_ratios": [1] * len(colors) + [1.4]})
+    for ax, (name, color) in zip(axes[:-1], colors.items()):
+        q = np.array([before[name]["quantiles"]] + [r["quantiles"] for r in records[name]])
+        epochs = np.arange(len(q))
+        ax.fill_between(epochs, q[:, 0], q[:, 4], color=color, alpha=0.15, label="5–95%")
+        ax.fill_between(epochs, q[:, 1], q[:, 3], color=color, alpha=0.35, label="25–75%")
+        ax.plot(epochs, q[:, 2], color=color, label="median")
+        ax.axhline(0.5, color="k", linestyle=":", linewidth=1)
+        ax.set(xlabel="epoch (0 = before training)", ylim=(0, 1), title=f"{name}: where z sits")
+        ax.legend(fontsize="small", loc="lower left")
+    axes[0].set_ylabel("bottleneck feature z (dimensionless)")
+    for name, color in colors.items():
+        g = [before[name]["grad_norm_median"]] + [r["grad_norm_median"] for r in records[name]]
+        axes[-1].plot(np.arange(len(g)), g, marker=".", color=color, label=name)
+    axes[-1].set(xlabel="epoch (0 = before training)", ylabel="median ‖∂ℓ/∂z‖ per image (log scale)", yscale="log",
+                 title="Gradient reaching the bottleneck through the block")
+    axes[-1].legend(fontsize="small")
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
