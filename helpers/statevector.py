@@ -9,8 +9,11 @@ gradients with PennyLane's parameter-shift rule, on TensorFlow, JAX and torch. W
 changes is *how* the statevector is computed during training. PennyLane's
 ``default.qubit`` builds a long chain of small complex-number operations per gate; on
 the TensorFlow backend (whose PennyLane interface is no longer maintained) that chain
-costs several milliseconds per training step, whatever the batch size. The circuit of
-this course has a structure that needs far fewer operations:
+has a fixed cost per training step that dominates at small batches, and at large
+batches its work per sample dominates: for every gate it builds a batch of complex gate
+matrices, one per sample (notebook 04 separates the two parts from its timings). The
+circuit of this course has a structure that needs fewer operations and no per-sample
+gate matrices:
 
 * the encoding ``RY(π·x_i)`` on ``|0…0⟩`` is a *product* state, built from the
   ``cos``/``sin`` of the inputs by ``n − 1`` outer products;
