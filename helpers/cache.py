@@ -57,9 +57,19 @@ def write_cache(path: Path, meta: Mapping[str, Any], arrays: Mapping[str, np.nda
     clash = [name for name in arrays if name in _RESERVED]
     if clash:
         raise ValueError(f"array names {clash} are reserved in a cache file: rename them")
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), checksum=np.array(arrays_checksum(arrays)),
-                 **arrays)
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, meta=np.array(json.dumps(meta, sort_keys=True)), checksum=np.array(arrays_checksum(arrays)),
+                     **arrays)
+    except OSError as error:  # e.g. an unwritable HQC_CACHE_DIR: say which folder, and how to choose another
+        raise cache_write_error(path, error) from error
+
+
+def cache_write_error(path: Path, error: OSError) -> OSError:
+    """``error`` (same class) with a message that names the cache file and ``HQC_CACHE_DIR``. Notebook 10."""
+    message = (f"cannot write the cache file {path} ({error.strerror or error}): the cache folder is $HQC_CACHE_DIR "
+               "if set (helpers.settings.cache_dir); set HQC_CACHE_DIR to a writable folder")
+    return OSError(error.errno, message) if error.errno is not None else type(error)(message)
 
 
 def cached_arrays(path: Path, meta: Mapping[str, Any], build: Callable[[], Mapping[str, np.ndarray]],

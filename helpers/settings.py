@@ -6,10 +6,12 @@ Introduced in notebook 00 (its environment check prints :func:`folders`).
   ``data/``, else the user data folder);
 - ``HQC_CACHE_DIR`` — where chapters 10 and 11 write their caches (default: the checkout's ``data/``,
   else the user cache folder);
-- ``HQC_OFFLINE`` — ``1``: never try the network (default: try it, 3 s at most);
-- ``HQC_CI`` — ``1``: a missing dataset or environment fails the tests instead of skipping them;
+- ``HQC_OFFLINE`` — any value but empty or ``0``: never try the network (default: try it, 3 s at most);
+- ``HQC_CI`` — ``1``: a missing dataset or environment fails the tests instead of skipping them, and a chapter
+  whose results file is out of date fails instead of printing a note (empty or ``0``: off; any other value is an
+  error, since the Makefile's shell checks test for ``1`` exactly);
 - ``HQC_QUANV_RESULTS``, ``HQC_TRANSFER_RESULTS``, ``HQC_CHAPTER05_RESULTS`` — another results file for
-  chapter 10, chapter 11, and chapter 05's numbers as chapter 09 reads them (default: the committed
+  chapter 10, chapter 11, and chapter 05's numbers as chapters 08 and 09 read them (default: the committed
   ``results/benchmark_quanvolution.json``, ``results/benchmark_transfer.json``, ``results/chapter05_mnist.json``);
 - ``HQC_BENCHMARK_RESULTS_DIR`` — another folder of benchmark results for chapter 07 (default: ``results/``).
 
@@ -19,7 +21,7 @@ other way (``pip install git+…``, as the notebooks do on Colab) the package li
 which is no place for data: datasets and caches then go to the user's folders that
 `platformdirs <https://platformdirs.readthedocs.io/>`_ names (on Linux ``~/.local/share/hybrid-qml-course``
 and ``~/.cache/hybrid-qml-course``), and ``results/`` is looked up beside the notebook's folder
-(``../results``, where the Colab cells of chapters 04, 09, 10 and 11 download the committed files).
+(``../results``, where the Colab cells of chapters 04, 08, 09, 10 and 11 download the committed files).
 
 Every function reads the environment when it is called, so a change made in a running kernel (or by a
 test's ``monkeypatch.setenv``) takes effect at once. Importing this module reads nothing.
@@ -42,11 +44,11 @@ APP_NAME = "hybrid-qml-course"  # the distribution's name (pyproject.toml), and 
 ENV = {
     "HQC_DATA_DIR": "the offline datasets folder (read only)",
     "HQC_CACHE_DIR": "the caches of chapters 10 and 11",
-    "HQC_OFFLINE": "1: never try the network",
-    "HQC_CI": "1: a missing dataset or environment fails the tests instead of skipping them",
+    "HQC_OFFLINE": "any value but empty or 0: never try the network",
+    "HQC_CI": "1: a missing dataset or environment fails the tests instead of skipping them (empty or 0: off)",
     "HQC_QUANV_RESULTS": "chapter 10's benchmark results file",
     "HQC_TRANSFER_RESULTS": "chapter 11's benchmark results file",
-    "HQC_CHAPTER05_RESULTS": "chapter 05's results file, as chapter 09 reads it",
+    "HQC_CHAPTER05_RESULTS": "chapter 05's results file, as chapters 08 and 09 read it",
     "HQC_BENCHMARK_RESULTS_DIR": "chapter 07's folder of benchmark results",
 }
 
@@ -117,8 +119,15 @@ def offline() -> bool:
 
 
 def ci() -> bool:
-    """Whether the tests run under CI (``HQC_CI=1``): then missing data fails instead of skipping."""
-    return os.environ.get("HQC_CI", "").strip() == "1"
+    """Whether the tests run under CI (``HQC_CI=1``): then missing data fails instead of skipping.
+
+    Empty or ``0`` is off; any other value raises, naming it (the Makefile's shell checks test for ``1``
+    exactly, so a ``true`` or ``yes`` would be on here and off there).
+    """
+    value = os.environ.get("HQC_CI", "").strip()
+    if value not in ("", "0", "1"):
+        raise ValueError(f"HQC_CI={value!r}: allowed 1 (CI) or empty / 0 (not CI)")
+    return value == "1"
 
 
 def results_dir() -> Path:

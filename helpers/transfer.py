@@ -6,7 +6,8 @@ The course pretrains its own CNN trunk (:func:`helpers.models.create_cnn_trunk`)
 CIFAR-10 classes that are neither cat nor dog (40,000 training images; no downloaded
 weights), caches the weights (:func:`helpers.settings.cache_dir`) under a fingerprint, and
 freezes it. On the two held-out classes, cat vs dog (one of Mari et al.'s two CIFAR-10 tasks), three heads
-read the trunk's 128 features:
+read the trunk's 128 features, less the units that are constant on the run's training split (dropped,
+and the rest standardised, by :func:`target_dataset`):
 
 * ``"linear"`` — ``Dense(2, softmax)``;
 * ``"classical"`` — ``Dense(4) → BatchNorm → sigmoid → RingDense(4, 3 layers) → Dense(2)``: the
@@ -17,7 +18,7 @@ read the trunk's 128 features:
   cats-vs-dogs circuit had 5 layers of 4, 20 angles, their ants-vs-bees one 6 layers, 24).
 
 The frozen trunk's features are computed once per image and cached too, so the heads train
-on 128 numbers per image in seconds.
+on at most 128 numbers per image in seconds.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.cache import cached_arrays
+from helpers.cache import cache_write_error, cached_arrays
 from helpers.files import atomic_path, file_sha256
 from helpers.settings import cache_dir
 
@@ -198,30 +199,26 @@ def _read_trunk(spec: PretrainSpec, fingerprint: Any) -> tuple[Any, dict[str, An
     return network, record, ""
 
 
-def pretrained_network(spec: PretrainSpec = PretrainSpec(), images: TransferImages | None = None,
-                       retrain: bool = False, verbose: int = 0):
-    """The 8-class network (trunk → Dense(8, softmax)) pretrained on the source classes; cached.
+#: threads of the process that pretrains the trunk: always one, so that the same recipe gives the same weights
+#: (byte for byte) in a notebook, on a benchmark worker or on a reader's laptop, whatever their cores
+PRETRAIN_THREADS = 1
 
-    Introduced in notebook 11. Returns ``(network, record)``: ``record`` holds the pretraining's
-    seconds, per-epoch history and the accuracy on the 8,000 source test images, and
-    ``"status"`` (``"cache"``, ``"trained"``, or ``"retrained (<why>)"``). The cache is
-    ``<cache folder>/transfer_trunk_<fingerprint>.weights.h5`` (:func:`helpers.settings.cache_dir`); the fingerprint hashes the recipe and the
-    data's fingerprint, and the record stores the weights' sha256, checked at every load.
-    Weights are written to a temporary file and then renamed, and the record is written last,
-    so a killed run leaves no cache that looks complete.
-    """
-    from helpers.data import data_fingerprint
+
+def _one_thread_process(threads: int) -> None:
+    """In the fresh pretraining process: fix TensorFlow's thread pools before its first operation."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def _pretrain_and_cache(spec: PretrainSpec, images: TransferImages | None, verbose: int, why: str) -> None:
+    """Pretrain the source network and write its cache (weights, then the record); run in a fresh process."""
     from helpers.files import atomic_write_text
     from helpers.models import compile_classifier
     from helpers.reproducibility import set_seed
     from helpers.training import EpochTimer
 
-    fingerprint = images.fingerprint if images is not None else data_fingerprint("cifar10")
-    why = "retrain=True"
-    if not retrain:
-        network, record, why = _read_trunk(spec, fingerprint)
-        if network is not None:
-            return network, {**record, "status": "cache"}
     images = images or load_transfer_images()
     set_seed(spec.seed)
     network = _source_network(spec)
@@ -232,20 +229,60 @@ def pretrained_network(spec: PretrainSpec = PretrainSpec(), images: TransferImag
                         batch_size=spec.batch_size, verbose=verbose, callbacks=[timer])
     seconds = time.perf_counter() - start
     loss, accuracy = model.evaluate(images.source_x_test, images.source_y_test, batch_size=256, verbose=0)
-    weights, record_path = trunk_paths(spec, fingerprint)
-    with atomic_path(weights, suffix=".weights.h5") as tmp:
-        plain = _source_network(spec)  # the same weights without the optimizer's state
-        plain.set_weights(network.get_weights())
-        plain.save_weights(tmp, overwrite=True)
-    record = {"spec": spec.to_dict(), "data": fingerprint.to_dict(), "data_name": images.name,
+    weights, record_path = trunk_paths(spec, images.fingerprint)
+    try:
+        with atomic_path(weights, suffix=".weights.h5") as tmp:
+            plain = _source_network(spec)  # the same weights without the optimizer's state
+            plain.set_weights(network.get_weights())
+            plain.save_weights(tmp, overwrite=True)
+    except OSError as error:
+        raise cache_write_error(weights, error) from error
+    record = {"spec": spec.to_dict(), "data": images.fingerprint.to_dict(), "data_name": images.name,
               "weights_sha256": file_sha256(weights), "seconds": round(seconds, 1),
-              "epoch_seconds": [round(s, 2) for s in timer.seconds],
+              "threads": PRETRAIN_THREADS, "epoch_seconds": [round(s, 2) for s in timer.seconds],
               "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
               "source_test_accuracy": float(accuracy), "source_test_loss": float(loss),
               "source_train_images": int(len(images.source_y_train)),
-              "source_test_images": int(len(images.source_y_test))}
+              "source_test_images": int(len(images.source_y_test)),
+              "status": "trained" if why == "absent" else f"retrained ({why})"}
     atomic_write_text(record_path, json.dumps(record, indent=1) + "\n")
-    return plain, {**record, "status": "trained" if why == "absent" else f"retrained ({why})"}
+
+
+def pretrained_network(spec: PretrainSpec = PretrainSpec(), images: TransferImages | None = None,
+                       retrain: bool = False, verbose: int = 0):
+    """The 8-class network (trunk → Dense(8, softmax)) pretrained on the source classes; cached.
+
+    Introduced in notebook 11. Returns ``(network, record)``: ``record`` holds the weights'
+    sha256, the pretraining's seconds, per-epoch history and the accuracy on the 8,000 source
+    test images, and ``"status"`` (``"cache"``, ``"trained"``, or ``"retrained (<why>)"``). The
+    cache is ``<cache folder>/transfer_trunk_<fingerprint>.weights.h5`` (:func:`helpers.settings.cache_dir`);
+    the fingerprint hashes the recipe and the data's fingerprint, and the record stores the
+    weights' sha256, checked at every load.
+
+    The pretraining runs in a fresh process with :data:`PRETRAIN_THREADS` thread (TensorFlow's
+    thread pools can only be set before its first operation): with more threads, the order of
+    floating-point sums depends on the cores, and the same recipe gave a notebook and the
+    benchmark two different trunks. Weights are written to a temporary file and then renamed,
+    and the record is written last, so a killed run leaves no cache that looks complete.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from helpers.data import data_fingerprint
+
+    fingerprint = images.fingerprint if images is not None else data_fingerprint("cifar10")
+    why = "retrain=True"
+    if not retrain:
+        network, record, why = _read_trunk(spec, fingerprint)
+        if network is not None:
+            return network, {**record, "status": "cache"}
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread_process,
+                             initargs=(PRETRAIN_THREADS,)) as pool:
+        pool.submit(_pretrain_and_cache, spec, images, verbose, why).result()
+    network, record, problem = _read_trunk(spec, fingerprint)
+    if network is None:
+        raise RuntimeError(f"the pretrained trunk was written but cannot be read back: {problem}")
+    return network, record
 
 
 def pretrained_trunk(spec: PretrainSpec = PretrainSpec(), images: TransferImages | None = None,

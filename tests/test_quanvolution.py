@@ -161,6 +161,14 @@ def test_a_failed_write_leaves_no_file(cache, monkeypatch):
     assert list(Path(cache).iterdir()) == []
 
 
+def test_an_unwritable_cache_folder_is_named(monkeypatch, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("HQC_CACHE_DIR", str(blocker / "cache"))  # a folder inside a file: cannot be created
+    with pytest.raises(OSError, match=r"cannot write the cache file .*a_file/cache.*set HQC_CACHE_DIR to a writable"):
+        Q.cached_quanv_features(digits(2), Q.QuanvSpec(), None)
+
+
 def test_precompute_rate_reports_a_spread():
     r = Q.measure_precompute_rate(Q.QuanvSpec(), digits(3), repeats=2)
     assert r["qubits"] == 4 and r["patches per image"] == 196 and len(r["seconds"]) == 2

@@ -39,6 +39,11 @@ def test_variables_win_and_are_read_at_every_call(clean_env, monkeypatch, tmp_pa
     assert settings.ci() and not settings.offline()
     monkeypatch.setenv("HQC_OFFLINE", "yes")
     assert settings.offline()
+    monkeypatch.setenv("HQC_CI", "0")
+    assert not settings.ci()
+    monkeypatch.setenv("HQC_CI", "yes")  # on for HQC_OFFLINE's rule, off for the Makefile's: refused, named
+    with pytest.raises(ValueError, match=r"HQC_CI='yes': allowed 1"):
+        settings.ci()
     assert settings.display_path(tmp_path / "d" / "mnist.npz") == "$HQC_DATA_DIR/mnist.npz"
     assert settings.display_path(tmp_path / "d") == "$HQC_DATA_DIR" and settings.display_path(ROOT) == "."
 
