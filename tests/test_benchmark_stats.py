@@ -158,6 +158,8 @@ def test_the_test_images_add_their_variance_to_the_seeds():
     assert both["se test images"] == pytest.approx(np.sqrt(np.var(share_a - share_b, ddof=1) / n))
     assert both["se"] == pytest.approx(np.sqrt(seeds_only["se"] ** 2 + both["se test images"] ** 2))
     assert both["ci half-width"] > seeds_only["ci half-width"]
+    # the sentence says what its interval counts
+    assert "95% CI, seeds and test images;" in judgement(both) and "95% CI, seeds only;" in judgement(seeds_only)
 
 
 def test_the_interval_is_also_given_at_the_familys_level():

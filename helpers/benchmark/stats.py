@@ -261,8 +261,9 @@ def judgement(c: dict[str, Any]) -> str:
     margin = 100 * c["margin"]
     head = f"{c['data']}, {_size_words(c['size'])} training images, {c['a']} vs {c['b']} ({c['seeds']} seeds): "
     family = f"{c['family']} family of {c['family size']}"
-    numbers = (f"{c['a']} − {c['b']} = {diff:+.1f} ± {half:.1f} points ({c['confidence']:.0%} CI, seeds and test "
-               f"images; ± {100 * c['family ci half-width']:.1f} at the family's level, {c['family level']:.2%} "
+    counted = "seeds and test images" if c.get("se test images") is not None else "seeds only"
+    numbers = (f"{c['a']} − {c['b']} = {diff:+.1f} ± {half:.1f} points ({c['confidence']:.0%} CI, {counted}"
+               f"; ± {100 * c['family ci half-width']:.1f} at the family's level, {c['family level']:.2%} "
                f"Bonferroni), {c['test']} (seed correlation {c['correlation']:+.2f}) p = {c['p value']:.3g}, "
                f"Holm over the {family} p = {c['holm p value']:.3g}")
     if c["outcome"] in ("a better", "b better"):
