@@ -174,7 +174,12 @@ def _engine_speed(root: Path) -> str:
         f"on 2 workers: {d['speedup_2_over_1']:.2f}× and {d['speedup_2_over_1_two_threads']:.2f}× faster (target "
         f"1.8×: {'met' if speedup_target['met'] else 'missed'}). Two bare trainings at once, without Dask, give "
         f"{ceiling['ceiling_speedup']:.2f}× one alone on this machine, so the engine reaches "
-        f"{d['speedup_over_ceiling']:.0%} of what its two cores allow. During the 2-worker grid the cores were "
+        f"{d['speedup_over_ceiling']:.0%} of what its two cores allow. What is lost: a run took "
+        f"{g1['run_seconds_mean']:.1f} s on average alone and {g2['run_seconds_mean']:.1f} s with two at once "
+        f"({g2['run_seconds_mean'] / g1['run_seconds_mean'] - 1:+.0%}: a whole run — loading data, building the graph, "
+        "evaluating — suffers more from sharing memory and caches than steady training epochs do), and the two workers "
+        f"were in runs {g2['workers_busy_share']:.0%} of the wall time (the first runs start fresh processes; the last "
+        "run leaves one worker idle). During the 2-worker grid the cores were "
         + " and ".join(f"{c:.0f} %" for c in g2["cpu_percent_per_core_mean"]) + " busy on average.",
     ]
     return "\n".join(lines)
