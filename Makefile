@@ -94,5 +94,6 @@ bench-layer: install install-torch
 clean-venv:
 	rm -rf $(VENV) $(VENV312)
 
+include venv.mk
 include tfq.mk
 include site.mk

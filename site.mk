@@ -37,18 +37,8 @@ endef
 
 .PHONY: site test-site site-mathjax site-chromium clean-site
 
-$(SITE_STAMP): requirements-site.txt
-	@set -e; start=$$(date +%s); \
-	command -v $(SITE_PYTHON) >/dev/null || { echo "make site: no Python interpreter '$(SITE_PYTHON)'; choose one with SITE_PYTHON=..."; exit 1; }; \
-	echo "building $(SITE_VENV) from scratch with $(SITE_PYTHON) ($$($(SITE_PYTHON) -V 2>&1))"; \
-	rm -rf $(SITE_VENV); \
-	$(SITE_PYTHON) -m venv $(SITE_VENV); \
-	echo "*" > $(SITE_VENV)/.gitignore; \
-	$(SITE_PY) -m pip install --quiet --disable-pip-version-check "$(SITE_PIP)"; \
-	$(SITE_PY) -m pip install --quiet --disable-pip-version-check -r requirements-site.txt; \
-	$(SITE_PY) tools/check_pins.py requirements-site.txt; \
-	touch $@; \
-	echo "$(SITE_VENV) built in $$(( $$(date +%s) - start )) s"
+$(SITE_STAMP): requirements-site.txt venv.mk
+	$(call fresh_venv,SITE_PYTHON,$(SITE_VENV),$(SITE_PIP),requirements-site.txt,tools/check_pins.py requirements-site.txt)
 
 site-mathjax:
 	@test -f $(SITE_MATHJAX)/MathJax.js || { $(MAKE) --no-print-directory site-install-mathjax; }

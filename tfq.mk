@@ -87,18 +87,8 @@ ifeq ($(TFQ_UNSUPPORTED),)
 tfq: $(TFQ_STAMP) $(TFQ_EDITABLE) tfq-kernel
 
 # From scratch: packages dropped from the pins must not linger in the environment.
-$(TFQ_STAMP): requirements-tfq.txt
-	@set -e; start=$$(date +%s); \
-	command -v $(TFQ_PYTHON) >/dev/null || { echo "make tfq: no Python interpreter '$(TFQ_PYTHON)'; choose one with TFQ_PYTHON=..."; exit 1; }; \
-	echo "building $(TFQ_VENV) from scratch with $(TFQ_PYTHON) ($$($(TFQ_PYTHON) -V 2>&1))"; \
-	rm -rf $(TFQ_VENV); \
-	$(TFQ_PYTHON) -m venv $(TFQ_VENV); \
-	echo "*" > $(TFQ_VENV)/.gitignore; \
-	$(TFQ_PY) -m pip install --quiet --disable-pip-version-check "$(TFQ_PIP)"; \
-	$(TFQ_PY) -m pip install --quiet --disable-pip-version-check -r requirements-tfq.txt; \
-	$(TFQ_PY) -c "$$TFQ_FREEZE_CHECK"; \
-	touch $@; \
-	echo "$(TFQ_VENV) built in $$(( $$(date +%s) - start )) s"
+$(TFQ_STAMP): requirements-tfq.txt venv.mk
+	$(call fresh_venv,TFQ_PYTHON,$(TFQ_VENV),$(TFQ_PIP),requirements-tfq.txt,-c "$$TFQ_FREEZE_CHECK")
 
 # The course package, without dependencies (helpers.data imports only numpy when imported).
 $(TFQ_EDITABLE): $(TFQ_STAMP) pyproject.toml

@@ -17,6 +17,6 @@ def test_generated_readme_sections_are_up_to_date():
 def test_readme_figure_exists_and_readme_commands_are_the_makefile_targets():
     assert (ROOT / "docs" / "architecture.png").stat().st_size > 10_000
     readme = (ROOT / "README.md").read_text()
-    makefile = "".join((ROOT / name).read_text() for name in ("Makefile", "tfq.mk", "site.mk"))  # with its includes
+    makefile = "".join((ROOT / name).read_text() for name in ("Makefile", "venv.mk", "tfq.mk", "site.mk"))  # with its includes
     for target in ("lab", "test", "notebooks", "site"):
         assert f"make {target}" in readme and f"\n{target}:" in makefile
