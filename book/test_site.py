@@ -33,7 +33,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers.course import HEADER_TAG, course_map  # noqa: E402
+from hqc_course.course import HEADER_TAG, course_map  # noqa: E402
 from tools.repository import repository  # noqa: E402
 
 SITE = Path(os.environ.get("HQC_SITE_DIR", ROOT / "_site" / "html")).resolve()

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from helpers.benchmark import BenchmarkConfig, ModelEntry, SizePlan, StatisticsPlan
+from hqc_course.benchmark import BenchmarkConfig, ModelEntry, SizePlan, StatisticsPlan
 
 FINGERPRINT = {"dataset": "mnist", "variant": "original", "source_kind": "folder", "file": "mnist.npz",
                "sha256": "a" * 64, "origin": ""}
@@ -66,7 +66,7 @@ if __name__ == "__main__":
     # the trainers must come from the module benchmark_fakes, not from __main__, so that workers can import them
     import benchmark_fakes as fakes
 
-    from helpers.benchmark import ClusterOptions, run_benchmark
+    from hqc_course.benchmark import ClusterOptions, run_benchmark
 
     store, folder = sys.argv[1], sys.argv[2]
     sleep = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0

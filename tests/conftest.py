@@ -11,7 +11,7 @@ import pytest
 @pytest.fixture
 def fresh_sources(monkeypatch, tmp_path):
     """Forget cached data and network checks; point Keras' cache at an empty folder."""
-    from helpers import data
+    from hqc_course import data
 
     data._forget_loaded_data()
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))

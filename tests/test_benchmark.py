@@ -1,4 +1,4 @@
-"""helpers.benchmark without Dask: the configs, the plan (tuning before final runs, extensions), the store, the export."""
+"""hqc_course.benchmark without Dask: the configs, the plan (tuning before final runs, extensions), the store, the export."""
 
 import json
 import os
@@ -9,7 +9,7 @@ import textwrap
 import pytest
 from benchmark_fakes import FINGERPRINT, config
 
-from helpers.benchmark import (
+from hqc_course.benchmark import (
     CONFIGS,
     BenchmarkConfig,
     ResultsMismatchError,
@@ -27,8 +27,8 @@ from helpers.benchmark import (
     tuning_outcomes,
     write_export,
 )
-from helpers.benchmark.__main__ import main
-from helpers.benchmark.store import Store
+from hqc_course.benchmark.__main__ import main
+from hqc_course.benchmark.store import Store
 
 
 def tune_row(model, lr, seed, val_loss, size="1000", dataset="mnist", val_accuracy=0.5):
@@ -180,7 +180,7 @@ def test_sizes_reuse_the_rate_of_the_size_they_name_and_sensitivity_scales_it():
     ready = ready_runs(c, rows)
     sens = [k for k in ready if k.phase == "sensitivity" and k.dataset == "mnist"]
     assert {k.lr_tag for k in sens} == {3.0, 0.3333} and {k.size for k in sens} == {"16000", "all"}
-    from helpers.benchmark.plan import learning_rate_of
+    from hqc_course.benchmark.plan import learning_rate_of
 
     assert {learning_rate_of(c, k, chosen) for k in sens} == {3e-3, 3.333e-4}
 
@@ -245,7 +245,7 @@ def test_a_second_writer_is_refused_with_the_holder_named(tmp_path):
         import sys, time
         sys.path.insert(0, {str(os.path.dirname(__file__))!r})
         from benchmark_fakes import FINGERPRINT, config
-        from helpers.benchmark.store import Store
+        from hqc_course.benchmark.store import Store
         store = Store.open({str(path)!r}, config(), "tensorflow", {{"mnist": FINGERPRINT}})
         print("locked", flush=True)
         time.sleep(60)
@@ -299,8 +299,8 @@ def test_the_command_writes_where_the_chapters_read(monkeypatch, tmp_path):
     # the command must write there by default, not to ./results of whatever folder it runs in
     import argparse
 
-    from helpers.benchmark.__main__ import _store_of
-    from helpers.benchmark.report import scale_results
+    from hqc_course.benchmark.__main__ import _store_of
+    from hqc_course.benchmark.report import scale_results
 
     monkeypatch.setenv("HQC_BENCHMARK_RESULTS_DIR", str(tmp_path))
     assert _store_of(argparse.Namespace(store=None, config="quick")) == tmp_path / "benchmark_quick.jsonl"

@@ -1,4 +1,4 @@
-"""helpers.benchmark on real Dask processes on localhost: the runner, its faults and its bad input.
+"""hqc_course.benchmark on real Dask processes on localhost: the runner, its faults and its bad input.
 
 Fake trainers (tests/benchmark_fakes.py) keep the runs short; the clusters, worker processes,
 run processes, kills and locks are real. The real trainers run in the slow tests at the end.
@@ -16,7 +16,7 @@ import psutil
 import pytest
 from benchmark_fakes import FINGERPRINT, config, fake_models
 
-from helpers.benchmark import (
+from hqc_course.benchmark import (
     ClusterOptions,
     RunKey,
     SchedulerUnreachableError,
@@ -26,8 +26,8 @@ from helpers.benchmark import (
     read_store,
     run_benchmark,
 )
-from helpers.benchmark.__main__ import main
-from helpers.benchmark.cluster import slurm_cluster
+from hqc_course.benchmark.__main__ import main
+from hqc_course.benchmark.cluster import slurm_cluster
 
 TESTS = Path(__file__).resolve().parent
 LOCAL = ClusterOptions(workers=2, dashboard_address=":0")
@@ -193,8 +193,8 @@ def test_a_failing_run_is_retried_then_recorded_and_the_grid_goes_on(tmp_path):
 
 
 def test_the_command_exits_non_zero_naming_the_failed_runs(tmp_path, monkeypatch, capsys):
-    import helpers.benchmark.run as run_module
-    import helpers.benchmark.spec as spec
+    import hqc_course.benchmark.run as run_module
+    import hqc_course.benchmark.spec as spec
 
     monkeypatch.setitem(spec.CONFIGS, "fake", config(seeds=2))
     monkeypatch.setattr(run_module, "MODELS", fake_models(tmp_path, hybrid_4q={"fail": "always"}))
@@ -267,7 +267,7 @@ def test_the_command_prints_the_slurm_job_script(capsys):
 @pytest.mark.slow
 def test_a_hand_started_cluster_gives_the_same_rows_as_the_local_one(tmp_path):
     """`dask scheduler` and two `dask worker` processes started by hand, against the embedded LocalCluster."""
-    from helpers.benchmark import BenchmarkConfig, SizePlan
+    from hqc_course.benchmark import BenchmarkConfig, SizePlan
 
     cfg = BenchmarkConfig(name="same-rows", datasets=("mnist",), n_test=300, lr_grid=(3e-3,), epochs=2, patience=1,
                           sizes=(SizePlan(200, 100, (0, 1), ("twin_4q", "hybrid_4q")),))
@@ -307,9 +307,9 @@ def test_a_hand_started_cluster_gives_the_same_rows_as_the_local_one(tmp_path):
 
 @pytest.mark.slow
 def test_the_quick_config_runs_end_to_end(tmp_path):
-    """The README's command at CI size: `python -m helpers.benchmark run --config quick` (a few minutes)."""
+    """The README's command at CI size: `python -m hqc_course.benchmark run --config quick` (a few minutes)."""
     store = tmp_path / "quick.jsonl"
-    proc = subprocess.run([sys.executable, "-m", "helpers.benchmark", "run", "--config", "quick", "--store", str(store)],
+    proc = subprocess.run([sys.executable, "-m", "hqc_course.benchmark", "run", "--config", "quick", "--store", str(store)],
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = load_results(store.with_suffix(".json"))

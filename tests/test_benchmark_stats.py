@@ -1,9 +1,9 @@
-"""helpers.benchmark.stats: intervals, tests, families and verdicts, against SciPy and statsmodels."""
+"""hqc_course.benchmark.stats: intervals, tests, families and verdicts, against SciPy and statsmodels."""
 
 import numpy as np
 import pytest
 
-from helpers.benchmark import (
+from hqc_course.benchmark import (
     StatisticsPlan,
     comparisons,
     judge,
@@ -13,7 +13,7 @@ from helpers.benchmark import (
     t_interval,
     verdict,
 )
-from helpers.training import decode_correct, encode_correct
+from hqc_course.training import decode_correct, encode_correct
 
 
 def rows_for(pairs, data="MNIST", size="20", a="hybrid_4q", b="twin_4q"):

@@ -1,4 +1,4 @@
-"""helpers.circuits: the seed's circuit, its spec, QNode factory, drawing and resources."""
+"""hqc_course.circuits: the seed's circuit, its spec, QNode factory, drawing and resources."""
 
 import os
 import subprocess
@@ -9,7 +9,7 @@ import numpy as np
 import pennylane as qml
 import pytest
 
-from helpers.circuits import (
+from hqc_course.circuits import (
     CircuitSpec,
     circuit_resources,
     draw_circuit,
@@ -105,7 +105,7 @@ def test_drawing_is_deterministic_text():
 
 BROADCAST_CHECK = textwrap.dedent("""
     import sys, numpy as np, tensorflow as tf
-    from helpers.circuits import CircuitSpec, install_pennylane_tf_broadcast_workaround, make_qnode
+    from hqc_course.circuits import CircuitSpec, install_pennylane_tf_broadcast_workaround, make_qnode
     if sys.argv[1] == "with-workaround":
         assert install_pennylane_tf_broadcast_workaround()
     spec = CircuitSpec(int(sys.argv[2]), 2, reupload=True)
@@ -146,11 +146,11 @@ NO_SIDE_EFFECTS = textwrap.dedent("""
     import importlib
     import pennylane as qml
     module = importlib.import_module("pennylane.devices.qubit.apply_operation")
-    import helpers.circuits, helpers.layers, helpers.models, helpers.benchmark  # noqa: F401
-    from helpers.layers import QuantumLayer
-    patched = lambda: any(getattr(module.apply_operation.dispatch(g), "_helpers_workaround", False)
+    import hqc_course.circuits, hqc_course.layers, hqc_course.models, hqc_course.benchmark  # noqa: F401
+    from hqc_course.layers import QuantumLayer
+    patched = lambda: any(getattr(module.apply_operation.dispatch(g), "_hqc_course_workaround", False)
                           for g in (qml.RX, qml.RY, qml.RZ))
-    assert not patched(), "importing helpers changed PennyLane"
+    assert not patched(), "importing hqc_course changed PennyLane"
     QuantumLayer(8)
     assert not patched(), "the statevector simulator changed PennyLane"
     QuantumLayer(8, simulator="pennylane")
@@ -159,7 +159,7 @@ NO_SIDE_EFFECTS = textwrap.dedent("""
 """)
 
 
-def test_importing_helpers_patches_nothing():
+def test_importing_the_course_package_patches_nothing():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
     proc = subprocess.run([sys.executable, "-c", NO_SIDE_EFFECTS], env=env, capture_output=True, text=True,
                           timeout=300)

@@ -265,7 +265,7 @@ def test_the_cifar100_substitute_is_retired(fresh_sources, folder):
     # the file the old loader used in place of CIFAR-10: present, it must not count as CIFAR-10
     np.savez(folder / "cifar100_10class_sample.npz", x_train=np.zeros((10, 32, 32, 3), np.uint8))
     assert not fresh_sources.dataset_available("cifar10")[0]
-    assert "cifar100" not in (ROOT / "helpers" / "data.py").read_text().lower()
+    assert "cifar100" not in (ROOT / "hqc_course" / "data.py").read_text().lower()
 
 
 def test_offline_env_var_is_read_at_every_call(fresh_sources, monkeypatch):
@@ -328,7 +328,7 @@ def test_keras_cache_rule_is_the_one_keras_load_data_uses(name, monkeypatch, tmp
     """Capture what keras.datasets.<name>.load_data() asks get_file for, and apply Keras' own naming rule."""
     import importlib
 
-    from helpers.data import _KERAS_FILES
+    from hqc_course.data import _KERAS_FILES
 
     module = importlib.import_module(f"keras.src.datasets.{name}")
     asked = {}
@@ -378,14 +378,14 @@ def test_a_cache_file_with_the_right_hash_is_used_first(fresh_sources, folder, t
 # ------------------------------------------------------------------ bad arguments
 @pytest.mark.parametrize("name", ["MNIST", "cifar100", "", None])
 def test_unknown_dataset_names_the_allowed_ones(name):
-    from helpers.data import load_dataset
+    from hqc_course.data import load_dataset
 
     with pytest.raises(ValueError, match="'mnist', 'cifar10'"):
         load_dataset(name)
 
 
 def test_unknown_source_is_rejected():
-    from helpers.data import load_dataset
+    from hqc_course.data import load_dataset
 
     with pytest.raises(ValueError, match="allowed 'auto', 'keras', 'folder', 'sample'"):
         load_dataset("mnist", source="web")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-HELPERS = Path(__file__).resolve().parent.parent / "helpers"
+HELPERS = Path(__file__).resolve().parent.parent / "hqc_course"
 
-# layer of each module; a module may import helpers modules of strictly lower layers only
+# layer of each module; a module may import hqc_course modules of strictly lower layers only
 LAYER = {
     "settings": 0, "files": 0, "reproducibility": 0, "course": 0,
     "data": 1, "cache": 1, "isolate": 1,
@@ -34,7 +34,7 @@ LAYER = {
     "benchmark.__main__": 8.7,
     "benchmark": 8.8,
 }
-# plotting draws what it is given: it imports no other helpers module
+# plotting draws what it is given: it imports no other hqc_course module
 STANDALONE = {"plotting", "__init__"}
 
 
@@ -43,8 +43,8 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1]) if parts[-1] == "__init__" and len(parts) > 1 else ".".join(parts)
 
 
-def helpers_imports(path: Path) -> set[str]:
-    """The helpers modules that ``path`` imports, anywhere in its code (``benchmark.spec``, ``training``, ...)."""
+def course_imports(path: Path) -> set[str]:
+    """The hqc_course modules that ``path`` imports, anywhere in its code (``benchmark.spec``, ``training``, ...)."""
     found = set()
     package = module_name(path).rsplit(".", 1)[0] if "." in module_name(path) else ""
     for node in ast.walk(ast.parse(path.read_text())):
@@ -53,14 +53,14 @@ def helpers_imports(path: Path) -> set[str]:
                 base = package if node.level == 1 else ""
                 target = ".".join(p for p in (base, node.module or "") if p)
                 found |= {target} if node.module else {f"{base}.{a.name}".strip(".") for a in node.names}
-            elif node.module and node.module.split(".")[0] == "helpers":
+            elif node.module and node.module.split(".")[0] == "hqc_course":
                 target = node.module.split(".", 1)[1] if "." in node.module else ""
                 names = {f"{target}.{a.name}".strip(".") for a in node.names}
-                # "from helpers import training" and "from helpers.benchmark import spec" name modules
+                # "from hqc_course import training" and "from hqc_course.benchmark import spec" name modules
                 modules = {n for n in names if n in LAYER or n in STANDALONE}
                 found |= modules or {target}
         elif isinstance(node, ast.Import):
-            found |= {a.name.split(".", 1)[1] for a in node.names if a.name.startswith("helpers.")}
+            found |= {a.name.split(".", 1)[1] for a in node.names if a.name.startswith("hqc_course.")}
     return found
 
 
@@ -76,9 +76,9 @@ def test_module_imports_only_lower_layers(module):
     path = HELPERS / (module.replace(".", "/") + ".py")
     if not path.exists():
         path = HELPERS / module.replace(".", "/") / "__init__.py"
-    imports = helpers_imports(path)
+    imports = course_imports(path)
     if module in STANDALONE:
-        assert not imports, f"helpers.{module} must not import other helpers modules, imports {sorted(imports)}"
+        assert not imports, f"hqc_course.{module} must not import other hqc_course modules, imports {sorted(imports)}"
         return
     upward = sorted(m for m in imports if LAYER.get(m, 99) >= LAYER[module])
-    assert not upward, f"helpers.{module} (layer {LAYER[module]}) imports {upward} from its own or a higher layer"
+    assert not upward, f"hqc_course.{module} (layer {LAYER[module]}) imports {upward} from its own or a higher layer"

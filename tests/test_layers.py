@@ -1,4 +1,4 @@
-"""helpers.layers / helpers.statevector: the quantum layer on every Keras backend.
+"""hqc_course.layers / hqc_course.statevector: the quantum layer on every Keras backend.
 
 `make test` runs this file once per backend (TensorFlow in the main run, then JAX and torch
 in their own processes, with JAX_ENABLE_X64=1 so that float64 is checked everywhere):
@@ -20,9 +20,9 @@ import pennylane as qml
 import pytest
 from pennylane import numpy as pnp
 
-from helpers.circuits import CircuitSpec, make_qnode
-from helpers.layers import QuantumLayer, RingDense
-from helpers.statevector import DENSE_MAX_QUBITS, StatevectorSimulator
+from hqc_course.circuits import CircuitSpec, make_qnode
+from hqc_course.layers import QuantumLayer, RingDense
+from hqc_course.statevector import DENSE_MAX_QUBITS, StatevectorSimulator
 
 BACKEND = keras.backend.backend()
 BACKENDS = [b for b in ("tensorflow", "jax", "torch") if importlib.util.find_spec(b) is not None]
@@ -183,7 +183,7 @@ def test_fit_learns_with_a_partial_last_batch(simulator):
 
 LOAD_AND_PREDICT = textwrap.dedent("""
     import sys, numpy as np, keras
-    import helpers.layers  # registers QuantumLayer and RingDense with Keras: no custom_objects needed
+    import hqc_course.layers  # registers QuantumLayer and RingDense with Keras: no custom_objects needed
     # compile=False: the saved compile settings are the saving backend's (JAX saves jit_compile=True,
     # which torch would honour with a minute of torch.compile before the first prediction)
     model = keras.models.load_model(sys.argv[1], compile=False)

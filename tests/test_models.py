@@ -1,11 +1,11 @@
-"""helpers.models: the seed's CNN, the hybrid, its parameter-matched twin, the ablations."""
+"""hqc_course.models: the seed's CNN, the hybrid, its parameter-matched twin, the ablations."""
 
 import keras
 import numpy as np
 import pytest
 
-from helpers.layers import QuantumLayer, RingDense
-from helpers.models import (
+from hqc_course.layers import QuantumLayer, RingDense
+from hqc_course.models import (
     MODEL_KINDS,
     create_classical_baseline,
     create_cnn,

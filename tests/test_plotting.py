@@ -1,4 +1,4 @@
-"""helpers.plotting.plot_bottleneck_history: the figure chapters 05 and 06 draw from the bottleneck instruments."""
+"""hqc_course.plotting.plot_bottleneck_history: the figure chapters 05 and 06 draw from the bottleneck instruments."""
 
 import matplotlib
 
@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from helpers.plotting import plot_bottleneck_history  # noqa: E402
+from hqc_course.plotting import plot_bottleneck_history  # noqa: E402
 
 
 def report(centre, grad):

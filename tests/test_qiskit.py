@@ -1,4 +1,4 @@
-"""helpers.qiskit_circuits: the same QNN in Qiskit — exact, with shots, with noise, and its hardware cost."""
+"""hqc_course.qiskit_circuits: the same QNN in Qiskit — exact, with shots, with noise, and its hardware cost."""
 
 import math
 
@@ -13,8 +13,8 @@ from qiskit.providers.fake_provider import GenericBackendV2  # noqa: E402
 from qiskit.quantum_info import SparsePauliOp, Statevector  # noqa: E402
 from qiskit_aer import AerSimulator  # noqa: E402
 
-from helpers.circuits import CircuitSpec, make_qnode, ring_pairs  # noqa: E402
-from helpers.qiskit_circuits import (  # noqa: E402
+from hqc_course.circuits import CircuitSpec, make_qnode, ring_pairs  # noqa: E402
+from hqc_course.qiskit_circuits import (  # noqa: E402
     chain_pairs,
     counts_to_expvals,
     entangling_pairs,
@@ -281,7 +281,7 @@ def test_transpiled_for_simulator_is_still_the_same_circuit():
         (lambda s, x, w: exact_expvals(s, np.full((2, 4), np.nan), w), r"inputs contain NaN"),
         (lambda s, x, w: exact_expvals(s, x, w[0]), r"weights have shape \(2, 4\): allowed \(1, 2, 4\)"),
         (lambda s, x, w: exact_expvals(s, np.zeros((0, 4)), w), r"inputs have no rows"),
-        (lambda s, x, w: exact_expvals("4 qubits", x, w), r"spec must be a helpers.circuits.CircuitSpec"),
+        (lambda s, x, w: exact_expvals("4 qubits", x, w), r"spec must be a hqc_course.circuits.CircuitSpec"),
         (lambda s, x, w: sampled_expvals(s, x, w, shots=0), r"shots must be a positive integer, got 0"),
         (lambda s, x, w: sampled_expvals(s, x, w, shots=-5), r"shots must be a positive integer, got -5"),
         (lambda s, x, w: sampled_expvals(s, x, w, shots=1.5), r"shots must be a positive integer, got 1.5"),

@@ -1,4 +1,4 @@
-"""helpers.quanvolution: the filter is the circuit it claims to be, the controls are fair, the cache is safe."""
+"""hqc_course.quanvolution: the filter is the circuit it claims to be, the controls are fair, the cache is safe."""
 
 import os
 from pathlib import Path
@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import quanvolution as Q
-from helpers.settings import ci
-from helpers.training import RunRequest
+from hqc_course import quanvolution as Q
+from hqc_course.settings import ci
+from hqc_course.training import RunRequest
 
 
 def digits(n=6, seed=0, size=28):
@@ -176,14 +176,14 @@ def test_precompute_rate_reports_a_spread():
 
 
 def test_classifier_is_the_same_small_linear_readout_for_every_control():
-    from helpers.models import trainable_params
+    from hqc_course.models import trainable_params
 
     model = Q.create_quanv_classifier((14, 14, 4), 10, seed=0)
     assert trainable_params(model) == 14 * 14 * 4 * 10 + 10
 
 
 def _mnist_available():
-    from helpers.data import dataset_available
+    from hqc_course.data import dataset_available
 
     return dataset_available("mnist")[0]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.course import chapters
+from hqc_course.course import chapters
 from tools.check_pins import pins
 from tools.repository import Repository, repository
 

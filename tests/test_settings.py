@@ -1,4 +1,4 @@
-"""helpers.settings: one module reads every HQC_* variable, and an installed package never writes into itself."""
+"""hqc_course.settings: one module reads every HQC_* variable, and an installed package never writes into itself."""
 
 import ast
 import os
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import settings
+from hqc_course import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,14 +55,14 @@ def test_results_path_refuses_anything_but_a_file_name(name):
 
 
 def test_an_installed_package_keeps_its_caches_out_of_site_packages(tmp_path):
-    """A copy of helpers/ without the repository around it (as pip install git+… leaves it) is not a checkout:
+    """A copy of hqc_course/ without the repository around it (as pip install git+… leaves it) is not a checkout:
     caches go to the user's cache folder (platformdirs), datasets are read from the user's data folder."""
     site = tmp_path / "site-packages"
-    shutil.copytree(ROOT / "helpers", site / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "hqc_course", site / "hqc_course", ignore=shutil.ignore_patterns("__pycache__"))
     env = {k: v for k, v in os.environ.items() if k not in settings.ENV}
     env.update(PYTHONPATH=str(site), HOME=str(tmp_path / "home"), XDG_CACHE_HOME=str(tmp_path / "xdg-cache"),
                XDG_DATA_HOME=str(tmp_path / "xdg-data"))
-    code = ("import helpers.settings as s; print(s.__file__); print(s.checkout_root()); print(s.cache_dir()); "
+    code = ("import hqc_course.settings as s; print(s.__file__); print(s.checkout_root()); print(s.cache_dir()); "
             "print(s.data_dir()); print(s.results_path('benchmark_transfer.json'))")
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
                          check=True).stdout.split("\n")
@@ -79,15 +79,15 @@ def hqc_variables_named(path: Path) -> set[str]:
             and re.fullmatch(r"HQC_[A-Z0-9_]+", node.value)}
 
 
-def test_only_helpers_settings_names_hqc_variables_in_code():
+def test_only_hqc_course_settings_names_hqc_variables_in_code():
     readers = {}
-    for path in [*ROOT.glob("helpers/**/*.py"), ROOT / "conftest.py", *ROOT.glob("tools/*.py")]:
+    for path in [*ROOT.glob("hqc_course/**/*.py"), ROOT / "conftest.py", *ROOT.glob("tools/*.py")]:
         if path.name != "settings.py" and (names := hqc_variables_named(path)):
             readers[str(path.relative_to(ROOT))] = sorted(names)
-    assert not readers, f"read HQC_* variables through helpers.settings, not os.environ: {readers}"
+    assert not readers, f"read HQC_* variables through hqc_course.settings, not os.environ: {readers}"
 
 
-def test_the_chapters_read_hqc_variables_through_helpers_settings():
+def test_the_chapters_read_hqc_variables_through_hqc_course_settings():
     import json
 
     readers = []
@@ -95,12 +95,12 @@ def test_the_chapters_read_hqc_variables_through_helpers_settings():
         code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
         if re.search(r"(environ(\.get)?\(|environ\[|getenv\()\s*[\"']HQC_", code):
             readers.append(path.name)
-    assert not readers, f"these chapters read HQC_* variables themselves: use helpers.settings ({readers})"
+    assert not readers, f"these chapters read HQC_* variables themselves: use hqc_course.settings ({readers})"
 
 
 def test_every_variable_the_course_mentions_is_registered():
     mentioned = set()
-    for path in [*ROOT.glob("helpers/**/*.py"), *ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("tests/*.py"),
+    for path in [*ROOT.glob("hqc_course/**/*.py"), *ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("tests/*.py"),
                  ROOT / "conftest.py", ROOT / "README.md", ROOT / "Makefile"]:
         mentioned |= set(re.findall(r"\bHQC_[A-Z0-9_]*[A-Z0-9]\b", path.read_text()))
-    assert mentioned <= set(settings.ENV), f"not in helpers.settings.ENV: {sorted(mentioned - set(settings.ENV))}"
+    assert mentioned <= set(settings.ENV), f"not in hqc_course.settings.ENV: {sorted(mentioned - set(settings.ENV))}"

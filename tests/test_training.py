@@ -1,4 +1,4 @@
-"""Chapter 05's training recipe is defined once (helpers.training.MNIST_RECIPE), and the chapters use it."""
+"""Chapter 05's training recipe is defined once (hqc_course.training.MNIST_RECIPE), and the chapters use it."""
 
 import ast
 import dataclasses
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.training import MNIST_RECIPE, train_and_evaluate
+from hqc_course.training import MNIST_RECIPE, train_and_evaluate
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 

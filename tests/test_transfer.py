@@ -1,12 +1,12 @@
-"""helpers.transfer: fair heads, honest splits, and caches that are never trusted blindly."""
+"""hqc_course.transfer: fair heads, honest splits, and caches that are never trusted blindly."""
 
 import numpy as np
 import pytest
 
-from helpers import transfer as T
-from helpers.data import DataFingerprint, dataset_available
-from helpers.settings import ci
-from helpers.training import RunRequest
+from hqc_course import transfer as T
+from hqc_course.data import DataFingerprint, dataset_available
+from hqc_course.settings import ci
+from hqc_course.training import RunRequest
 
 FAKE_FP = DataFingerprint("cifar10", "jpeg-copy", "folder", "cifar10_jpeg.npz", "0" * 64)
 
@@ -38,7 +38,7 @@ def fake_features(n_train=200, n_test=40, seed=0):
 
 
 def test_the_classical_head_has_the_dressed_circuits_parameter_count():
-    from helpers.models import trainable_params
+    from hqc_course.models import trainable_params
 
     counts = {kind: trainable_params(T.create_transfer_head(kind, 128, 2, seed=0)) for kind in T.HEADS}
     assert counts["linear"] == 128 * 2 + 2

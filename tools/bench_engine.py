@@ -47,7 +47,7 @@ def spread(values: list[float]) -> dict:
 
 # ------------------------------------------------------------------ the grid, 1 and 2 workers
 def grid_config(quick: bool):
-    from helpers.benchmark import BenchmarkConfig, SizePlan
+    from hqc_course.benchmark import BenchmarkConfig, SizePlan
 
     return BenchmarkConfig(name="engine-speed", datasets=("mnist",), n_test=1000, lr_grid=(1e-3,), epochs=2 if quick else 20,
                            patience=50, steps_per_execution=32,
@@ -58,7 +58,7 @@ def grid_config(quick: bool):
 def measure_grid(workers: int, threads: int, quick: bool) -> dict:
     import psutil
 
-    from helpers.benchmark import ClusterOptions, run_benchmark
+    from hqc_course.benchmark import ClusterOptions, run_benchmark
 
     samples: list[list[float]] = []
     stop = threading.Event()
@@ -107,8 +107,8 @@ def measure_overhead(repeats: int) -> dict:
     import dask
     from distributed import Client, LocalCluster
 
-    from helpers.isolate import pack, run_isolated
-    from helpers.training import RunRequest
+    from hqc_course.isolate import pack, run_isolated
+    from hqc_course.training import RunRequest
 
     request = RunRequest("mnist", 10, 10, 10, 0, 1e-3, 1, 0)
     out = {"submit_to_start": [], "start_to_trainer_warm": [], "start_to_trainer_fresh": []}
@@ -129,7 +129,7 @@ CHILD = r'''
 import json, os, statistics, sys
 threads, which, spe = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-from helpers.data import load_mnist
+from hqc_course.data import load_mnist
 data = load_mnist(n_train=1000, n_val=100, n_test=100, seed=0, verbose=False)
 if which == "peer":
     import time, numpy as np, torch
@@ -155,9 +155,9 @@ if which == "peer":
 import tensorflow as tf
 tf.config.threading.set_intra_op_parallelism_threads(threads); tf.config.threading.set_inter_op_parallelism_threads(threads)
 import numpy as np
-from helpers.models import compile_classifier, create_model
-from helpers.reproducibility import set_seed
-from helpers.training import EpochTimer
+from hqc_course.models import compile_classifier, create_model
+from hqc_course.reproducibility import set_seed
+from hqc_course.training import EpochTimer
 set_seed(0)
 model = create_model(which, data.input_shape, 10, n_qubits=4, seed=0)
 compile_classifier(model, 1e-3, steps_per_execution=spe)
@@ -253,8 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import platform
 
-    from helpers.benchmark.store import code_version
-    from helpers.reproducibility import run_environment
+    from hqc_course.benchmark.store import code_version
+    from hqc_course.reproducibility import run_environment
 
     result = json.loads(OUT.read_text()) if set(args.parts) != set(PARTS) and OUT.exists() else {}
     result.update({"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",
@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     for t in result["targets"]:
         print(f"{'met' if t['met'] else 'MISSED'}: {t['target']}: {t['value']}")
     if not args.quick:
-        from helpers.files import atomic_write_text
+        from hqc_course.files import atomic_write_text
 
         atomic_write_text(OUT, json.dumps(result, indent=1) + "\n")
         print(f"written {OUT.relative_to(ROOT)}")

@@ -1,6 +1,6 @@
 """What does the quantum layer cost? Measured on every Keras backend, written to results/bench_layer.json.
 
-Maintainer tool (not part of the installed package); chapter 04 and helpers.layers cite its
+Maintainer tool (not part of the installed package); chapter 04 and hqc_course.layers cite its
 output. Run from the repository root on an otherwise idle machine::
 
     make bench-layer                            # installs the peer layer, then runs this (10 minutes)
@@ -24,7 +24,7 @@ and is repeated; the file keeps every repeat, the median, the minimum and the ma
 * ``peers``: PennyLane's own ``qml.qnn.TorchLayer`` hybrid with the same trunk in PyTorch, and
   its classical control, against the course's hybrid, on the same 1,000 digits, batch 32.
 * ``alternatives``: what was tried and lost, measured the same way (XLA on the simulator and on
-  the whole gradient, float32, the dense and factored strategies of helpers.statevector), and
+  the whole gradient, float32, the dense and factored strategies of hqc_course.statevector), and
   the floor: a compiled TensorFlow gradient of a single multiply, which bounds how close any
   TensorFlow layer can come to JAX.
 * ``tensorflow_fit_options``: ``fit`` under TensorFlow with ``jit_compile=True`` or
@@ -114,7 +114,7 @@ def measure_layer_alone(repeats: int, qubits, batches, simulators) -> list[dict]
     import keras
     import numpy as np
 
-    from helpers.layers import QuantumLayer
+    from hqc_course.layers import QuantumLayer
 
     backend = keras.backend.backend()
     rows = []
@@ -150,8 +150,8 @@ def measure_fit(repeats: int, batches) -> list[dict]:
     import keras
     import numpy as np
 
-    from helpers.circuits import CircuitSpec
-    from helpers.layers import QuantumLayer
+    from hqc_course.circuits import CircuitSpec
+    from hqc_course.layers import QuantumLayer
 
     backend = keras.backend.backend()
     n, size = 4, 4096
@@ -164,7 +164,7 @@ def measure_fit(repeats: int, batches) -> list[dict]:
         import pennylane as qml
         from pennylane_keras_layer import KerasCircuitLayer
 
-        from helpers.circuits import qnn_circuit
+        from hqc_course.circuits import qnn_circuit
 
         spec = CircuitSpec(n, 1)
         # the peer passes the weights first and the inputs last, by these names
@@ -197,7 +197,7 @@ def measure_fit(repeats: int, batches) -> list[dict]:
 def _interleaved_epoch_seconds(models: dict, data, batch: int, repeats: int) -> dict:
     """Seconds of each epoch of each model, epochs interleaved (a, b, a, b, ...) so that all models
     see the same machine state; the first epoch of each, which traces and compiles, is not counted."""
-    from helpers.training import EpochTimer
+    from hqc_course.training import EpochTimer
 
     for model in models.values():
         model.fit(data.x_train, data.y_train, batch_size=batch, epochs=1, verbose=0)
@@ -213,8 +213,8 @@ def _interleaved_epoch_seconds(models: dict, data, batch: int, repeats: int) -> 
 def measure_epoch_ratio(repeats: int, qubits, batches) -> list[dict]:
     import keras
 
-    from helpers.data import load_mnist
-    from helpers.models import create_classical_baseline, create_hybrid_model
+    from hqc_course.data import load_mnist
+    from hqc_course.models import create_classical_baseline, create_hybrid_model
 
     backend = keras.backend.backend()
     data = load_mnist(n_train=2048, n_val=100, n_test=100, seed=0, verbose=False)
@@ -238,9 +238,9 @@ def measure_ours_on_1000(repeats: int) -> list[dict]:
     """The course's hybrid and twin on the peers' 1,000 digits, batch 32 (this backend)."""
     import keras
 
-    from helpers.data import load_mnist
-    from helpers.models import create_classical_baseline, create_hybrid_model
-    from helpers.training import EpochTimer
+    from hqc_course.data import load_mnist
+    from hqc_course.models import create_classical_baseline, create_hybrid_model
+    from hqc_course.training import EpochTimer
 
     data = load_mnist(n_train=1000, n_val=100, n_test=100, seed=0, verbose=False)
     out = []
@@ -260,9 +260,9 @@ def measure_alternatives(repeats: int) -> list[dict]:
     import numpy as np
     import tensorflow as tf
 
-    from helpers.circuits import CircuitSpec
-    from helpers.layers import QuantumLayer
-    from helpers.statevector import StatevectorSimulator
+    from hqc_course.circuits import CircuitSpec
+    from hqc_course.layers import QuantumLayer
+    from hqc_course.statevector import StatevectorSimulator
 
     rows = []
     rng = np.random.default_rng(0)
@@ -310,9 +310,9 @@ def measure_tensorflow_fit_options(repeats: int) -> dict:
     import keras
     import numpy as np
 
-    from helpers.data import load_mnist
-    from helpers.layers import QuantumLayer
-    from helpers.models import create_classical_baseline, create_hybrid_model
+    from hqc_course.data import load_mnist
+    from hqc_course.layers import QuantumLayer
+    from hqc_course.models import create_classical_baseline, create_hybrid_model
 
     n, size = 4, 4096
     x = np.random.default_rng(0).random((size, n)).astype("float32")
@@ -376,8 +376,8 @@ def measure_torchlayer(repeats: int) -> list[dict]:
     import torch
     from torch import nn
 
-    from helpers.circuits import CircuitSpec, qnn_circuit
-    from helpers.data import load_mnist
+    from hqc_course.circuits import CircuitSpec, qnn_circuit
+    from hqc_course.data import load_mnist
 
     torch.manual_seed(0)
     data = load_mnist(n_train=1000, n_val=100, n_test=100, seed=0, verbose=False)
@@ -501,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
               "date": time.strftime("%Y-%m-%d"), "versions": versions, "quick": args.quick,
               "minutes": round((time.time() - start) / 60, 1), **result}
     result["targets"] = targets(result)
-    from helpers.files import atomic_write_text
+    from hqc_course.files import atomic_write_text
 
     atomic_write_text(args.output, json.dumps(result, indent=1) + "\n")
     for t in result["targets"]:

@@ -1,6 +1,6 @@
 """Maintainer tools for the notebooks (``make notebooks``).
 
-Not part of the installed ``helpers`` package: it needs nbformat and nbclient (installed with
+Not part of the installed ``hqc_course`` package: it needs nbformat and nbclient (installed with
 JupyterLab) and is run from the repository's root.
 
 * ``python -m tools.notebook_tools navigation notebooks`` writes the same header
@@ -25,8 +25,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from helpers.course import FOOTER_TAG, HEADER_TAG, chapters, course_map
-from helpers.files import atomic_write_text
+from hqc_course.course import FOOTER_TAG, HEADER_TAG, chapters, course_map
+from hqc_course.files import atomic_write_text
 from tools.repository import repository
 
 
@@ -89,12 +89,12 @@ README_BENCHMARK = "scale_v1"
 
 def _benchmark_headline(root: Path) -> str:
     """The README's benchmark section: from the export of the benchmark's store."""
-    from helpers.benchmark import cap_share, comparisons, scale_results, summarize, verdict
+    from hqc_course.benchmark import cap_share, comparisons, scale_results, summarize, verdict
 
     try:
         results = scale_results(root / "results", README_BENCHMARK)
     except FileNotFoundError:
-        return (f"No committed benchmark results yet: run `python -m helpers.benchmark run --config {README_BENCHMARK}` "
+        return (f"No committed benchmark results yet: run `python -m hqc_course.benchmark run --config {README_BENCHMARK}` "
                 "(see chapter 07).")
     rows, expected = results["rows"], results["planned_runs"]
     final = [r for r in rows if r["phase"] == "final"]
@@ -218,7 +218,7 @@ def update_readme(root: Path) -> bool:
     import matplotlib
 
     matplotlib.use("Agg")
-    from helpers.plotting import draw_architecture
+    from hqc_course.plotting import draw_architecture
 
     draw_architecture().savefig(figure, dpi=110, metadata={"Software": None})
     return text != original

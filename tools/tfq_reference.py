@@ -3,7 +3,7 @@
 Chapter 09 runs in its own environment (``.venv-tfq``: TensorFlow 2.18, tf-keras, TFQ), where
 PennyLane is not installed. To cross-check TFQ against PennyLane there, this script computes, in
 the MAIN environment, the seed circuit's ⟨Z_i⟩ and their gradients for a few fixed inputs and
-weights, with the course's own circuit (``helpers.circuits``), and writes them to
+weights, with the course's own circuit (``hqc_course.circuits``), and writes them to
 ``results/tfq_reference.json``::
 
     .venv/bin/python tools/tfq_reference.py           # (re)write the fixture
@@ -33,7 +33,7 @@ def _cases() -> list[tuple[str, list[float], list]]:
     """(label, inputs, weights) of the fixed test points: short decimals, or exact binary fractions."""
     rng = np.random.default_rng(2024)
     cases = [
-        # helpers.circuits' drawing arguments (chapter 03): inputs 0.1..0.9, weights 0.1..1.0
+        # hqc_course.circuits' drawing arguments (chapter 03): inputs 0.1..0.9, weights 0.1..1.0
         ("course example", [0.1, 0.37, 0.63, 0.9], [[[0.1, 0.23, 0.36, 0.49], [0.61, 0.74, 0.87, 1.0]]]),
         # the ends of the encoding's range: RY(0) and RY(pi) give basis states
         ("inputs at 0, 1 and between", [0.0, 1.0, 0.5, 0.25], [[[0.3, -1.2, 2.5, 0.0], [1.1, 0.4, -0.7, 3.0]]]),
@@ -57,7 +57,7 @@ def compute() -> dict:
     import pennylane as qml
     from pennylane import numpy as pnp
 
-    from helpers.circuits import CircuitSpec, make_qnode
+    from hqc_course.circuits import CircuitSpec, make_qnode
 
     spec = CircuitSpec(**SPEC_ARGS)
     values = make_qnode(spec, interface="autograd")
@@ -91,7 +91,7 @@ def compute() -> dict:
         "pennylane_version": qml.__version__,
         "circuit": {
             "spec": spec.to_dict(),
-            "built_with": "helpers.circuits.make_qnode(spec, interface='autograd') on default.qubit",
+            "built_with": "hqc_course.circuits.make_qnode(spec, interface='autograd') on default.qubit",
             "definition": ("RY(pi*inputs[i]) on every wire i; RZ(weights[0][0][i]); CNOT ring (0,1),(1,2),(2,3),(3,0); "
                            "RY(weights[0][1][i]); readout <Z_i> on every wire"),
             "gradient_method": "parameter-shift (checked against backprop to 1e-10)",
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only compare the committed fixture; exit 1 if stale")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
-    from helpers.files import atomic_write_text
+    from hqc_course.files import atomic_write_text
 
     fresh = compute()
     shown = FIXTURE.relative_to(ROOT)

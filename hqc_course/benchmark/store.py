@@ -27,9 +27,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from helpers.benchmark.plan import PHASES, RunKey, chosen_learning_rates, plan_runs, tuning_outcomes
-from helpers.benchmark.spec import BenchmarkConfig, config_from_dict
-from helpers.files import atomic_write_text
+from hqc_course.benchmark.plan import PHASES, RunKey, chosen_learning_rates, plan_runs, tuning_outcomes
+from hqc_course.benchmark.spec import BenchmarkConfig, config_from_dict
+from hqc_course.files import atomic_write_text
 
 __all__ = ["FORMAT", "ResultsMismatchError", "Store", "StoreLockedError", "code_version", "export_path",
            "export_results", "load_results", "merge_stores", "read_store"]

@@ -10,11 +10,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpers import quanvolution, training, transfer
+from hqc_course import quanvolution, training, transfer
 
 __all__ = ["MODELS", "ModelEntry", "Trainer"]
 
-#: a trainer takes a :class:`helpers.training.RunRequest` and returns the run's row
+#: a trainer takes a :class:`hqc_course.training.RunRequest` and returns the run's row
 Trainer = Callable[[training.RunRequest], dict[str, Any]]
 
 

@@ -4,9 +4,9 @@ Introduced in notebook 04 (the simplest version is written there inline first).
 
 Why the course has its own layer: PennyLane's ``qml.qnn.KerasLayer``, which the blog
 post uses, was deprecated in PennyLane 0.41 and removed in 0.42. ``QuantumLayer`` runs
-the circuit of :mod:`helpers.circuits` in one of two ways:
+the circuit of :mod:`hqc_course.circuits` in one of two ways:
 
-* ``simulator="statevector"`` (the default): :class:`helpers.statevector.StatevectorSimulator`,
+* ``simulator="statevector"`` (the default): :class:`hqc_course.statevector.StatevectorSimulator`,
   an exact simulation of the same circuit written in ``keras.ops``. It runs unchanged on
   the TensorFlow, JAX and torch backends, with any batch size (also an unknown one while
   TensorFlow traces a graph), and the backend differentiates through it. The tests check
@@ -19,7 +19,7 @@ the circuit of :mod:`helpers.circuits` in one of two ways:
   maintained, it is several times slower (``results/bench_layer.json``) and needs two
   workarounds: a partial batch traced with an unknown size is padded and simulated chunk
   by chunk (``chunk_size``), and 8+ qubits need
-  :func:`helpers.circuits.install_pennylane_tf_broadcast_workaround`.
+  :func:`hqc_course.circuits.install_pennylane_tf_broadcast_workaround`.
 
 Either way the layer is serialisable: ``get_config`` stores the circuit's spec, not a
 simulator object, and the class is registered, so ``keras.models.load_model`` needs no
@@ -35,8 +35,14 @@ from typing import Any
 import keras
 from keras import ops
 
-from helpers.circuits import DEVICES, DIFF_METHODS, CircuitSpec, install_pennylane_tf_broadcast_workaround, make_qnode
-from helpers.statevector import StatevectorSimulator
+from hqc_course.circuits import (
+    DEVICES,
+    DIFF_METHODS,
+    CircuitSpec,
+    install_pennylane_tf_broadcast_workaround,
+    make_qnode,
+)
+from hqc_course.statevector import StatevectorSimulator
 
 __all__ = ["SIMULATORS", "QuantumLayer", "RingDense"]
 
@@ -51,11 +57,11 @@ def _quiet_complex_cast_warning() -> None:
     import logging
 
     logger = logging.getLogger("tensorflow")
-    if not any(getattr(f, "_helpers_filter", False) for f in logger.filters):
+    if not any(getattr(f, "_hqc_course_filter", False) for f in logger.filters):
         def quiet(record: logging.LogRecord) -> bool:
             return "You are casting an input of type complex" not in record.getMessage()
 
-        quiet._helpers_filter = True  # type: ignore[attr-defined]
+        quiet._hqc_course_filter = True  # type: ignore[attr-defined]
         logger.addFilter(quiet)
 
 
@@ -68,9 +74,9 @@ def _simulation_dtype() -> str:
     return "float64"
 
 
-@keras.saving.register_keras_serializable(package="helpers")
+@keras.saving.register_keras_serializable(package="hqc_course")
 class QuantumLayer(keras.layers.Layer):
-    """The QNN of :func:`helpers.circuits.qnn_circuit` as a Keras layer.
+    """The QNN of :func:`hqc_course.circuits.qnn_circuit` as a Keras layer.
 
     Introduced in notebook 04. Input: ``(batch, n_qubits)`` values in ``[0, 1]``
     (squash them first, e.g. with a sigmoid). Output: ``(batch, n_qubits)``
@@ -78,7 +84,7 @@ class QuantumLayer(keras.layers.Layer):
 
     Args:
         n_qubits, n_layers, entangle, reupload: the circuit, see
-            :class:`helpers.circuits.CircuitSpec`.
+            :class:`hqc_course.circuits.CircuitSpec`.
         simulator: ``"statevector"`` (exact, fast, every backend) or ``"pennylane"``
             (the PennyLane QNode; see the module notes).
         device, diff_method: the PennyLane device and gradient method
@@ -209,7 +215,7 @@ class QuantumLayer(keras.layers.Layer):
         return config
 
 
-@keras.saving.register_keras_serializable(package="helpers")
+@keras.saving.register_keras_serializable(package="hqc_course")
 class RingDense(keras.layers.Layer):
     """The QNN's classical twin: a simple classical block with the same width and parameter count.
 

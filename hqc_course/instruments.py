@@ -1,7 +1,7 @@
 """Instruments at the bottleneck: where its features sit, and how much gradient reaches them.
 
 Introduced in notebook 05 (the probe and the report; chapter 07 reads them from the benchmark's runs). Every hybrid, its twin and the identity control share one shape
-(:mod:`helpers.models`): trunk → ``bottleneck`` (Dense → BatchNorm → sigmoid, values in
+(:mod:`hqc_course.models`): trunk → ``bottleneck`` (Dense → BatchNorm → sigmoid, values in
 [0, 1]) → block → ``Dense(num_classes)``. The block's input is the bottleneck's output ``z``.
 Three numbers tell whether the block can learn from the data:
 
@@ -41,7 +41,7 @@ def _split(model: keras.Model) -> tuple[list, list, list]:
     names = [layer.name for layer in model.layers]
     if _PROBE not in names:
         raise ValueError(f"model {model.name!r} has no layer named {_PROBE!r} (its layers: {names}): the instruments "
-                         "read models built by helpers.models with a bottleneck (hybrids, twins, identity control)")
+                         "read models built by hqc_course.models with a bottleneck (hybrids, twins, identity control)")
     cut = names.index(_PROBE) + 1
     return model.layers[:cut], model.layers[cut:-1], model.layers[-1:]
 

@@ -1,4 +1,4 @@
-"""Figures the chapters share. Depends on no other ``helpers`` module.
+"""Figures the chapters share. Depends on no other ``hqc_course`` module.
 
 Introduced in notebook 01.
 """
@@ -115,7 +115,7 @@ def draw_architecture(n_qubits: int = 4, num_classes: int = 10, title: str | Non
         ax.text(x + width / 2, 0.62, text, ha="center", va="center", fontsize=8.5)
         if i:
             ax.add_patch(FancyArrowPatch((x - gap + 0.05, 0.8), (x - 0.05, 0.8), arrowstyle="-|>", mutation_scale=15))
-    ax.text(3 * (width + gap) + width / 2, -0.4, "simulated exactly with keras.ops (helpers.statevector);\n"
+    ax.text(3 * (width + gap) + width / 2, -0.4, "simulated exactly with keras.ops (hqc_course.statevector);\n"
             "checked against PennyLane's default.qubit", ha="center", va="center", fontsize=8, style="italic")
     ax.set_xlim(-0.2, len(boxes) * (width + gap) - gap + 0.2)
     ax.set_ylim(-0.6, 1.8)
@@ -130,7 +130,7 @@ def plot_bottleneck_history(before: Mapping[str, Mapping[str, Any]], records: Ma
     """Where the bottleneck's features sit, and how much gradient reaches them, epoch by epoch.
 
     Introduced in notebook 05, which draws this figure with its code inline; notebook 06 calls it.
-    ``before`` maps a model's name to its :func:`helpers.instruments.bottleneck_report` before
+    ``before`` maps a model's name to its :func:`hqc_course.instruments.bottleneck_report` before
     training, ``records`` to its ``BottleneckProbe.records`` (one per epoch), ``colors`` names the
     models to draw and their colours. One panel per model with the features' quantiles, and one
     with the median gradient ‖∂ℓ/∂z‖ per image of every model. Returns the figure.

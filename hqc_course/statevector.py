@@ -1,9 +1,9 @@
-"""The QNN of :mod:`helpers.circuits`, simulated exactly with ``keras.ops``: fast on every Keras backend.
+"""The QNN of :mod:`hqc_course.circuits`, simulated exactly with ``keras.ops``: fast on every Keras backend.
 
 Introduced in notebook 04 (why the course's layer does not run PennyLane's simulator inside
 ``model.fit``, and how this one is checked against PennyLane).
 
-PennyLane defines the circuit (:func:`helpers.circuits.qnn_circuit`) and remains the
+PennyLane defines the circuit (:func:`hqc_course.circuits.qnn_circuit`) and remains the
 reference: the tests compare this simulator with the PennyLane QNode to 1e-6 and its
 gradients with PennyLane's parameter-shift rule, on TensorFlow, JAX and torch. What
 changes is *how* the statevector is computed during training. PennyLane's
@@ -51,7 +51,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from helpers.circuits import CircuitSpec, ring_pairs
+from hqc_course.circuits import CircuitSpec, ring_pairs
 
 __all__ = ["DENSE_MAX_QUBITS", "StatevectorSimulator"]
 

@@ -1,10 +1,10 @@
 """The seed's QNN in Qiskit: a cross-check, finite shots, device noise and hardware cost.
 
 Introduced in notebook 08. The circuit is built from the same
-:class:`helpers.circuits.CircuitSpec` as the PennyLane version, gate for gate::
+:class:`hqc_course.circuits.CircuitSpec` as the PennyLane version, gate for gate::
 
     encode:   RY(π·x_i) on every qubit i
-    layer l:  RZ(w[l, 0, i]) on every qubit, CNOT ring (helpers.circuits.ring_pairs), RY(w[l, 1, i])
+    layer l:  RZ(w[l, 0, i]) on every qubit, CNOT ring (hqc_course.circuits.ring_pairs), RY(w[l, 1, i])
               [with reupload=True the encoding is repeated before every layer after the first]
     readout:  ⟨Z_i⟩ on every qubit i
 
@@ -48,7 +48,7 @@ from qiskit.transpiler import generate_preset_pass_manager
 from qiskit_aer import AerSimulator
 from qiskit_aer.noise import NoiseModel, ReadoutError
 
-from helpers.circuits import CircuitSpec, ring_pairs
+from hqc_course.circuits import CircuitSpec, ring_pairs
 
 __all__ = [
     "ENTANGLERS",
@@ -80,7 +80,7 @@ _NOT_GATES = ("barrier", "delay")  # directives and idling: no gate error in the
 # ------------------------------------------------------------------ validation
 def _check_spec(spec: Any) -> CircuitSpec:
     if not isinstance(spec, CircuitSpec):
-        raise ValueError(f"spec must be a helpers.circuits.CircuitSpec, got {type(spec).__name__}")
+        raise ValueError(f"spec must be a hqc_course.circuits.CircuitSpec, got {type(spec).__name__}")
     return spec
 
 

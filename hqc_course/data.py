@@ -16,7 +16,7 @@ Sources are tried in this order (``source="auto"``):
    sha256. Otherwise the download is only attempted after a quick reachability check
    (a few seconds at most), so an offline machine never hangs here.
 2. **Offline folder** — the folder named by ``$HQC_DATA_DIR`` (default: the
-   checkout's ``data/`` folder, else the user data folder: :func:`helpers.settings.data_dir`). For MNIST: ``mnist.npz`` (the arrays Keras
+   checkout's ``data/`` folder, else the user data folder: :func:`hqc_course.settings.data_dir`). For MNIST: ``mnist.npz`` (the arrays Keras
    downloads). For CIFAR-10, in this order: the original files Keras downloads
    (``cifar-10-batches-py/`` or ``cifar-10-python.tar.gz``), then
    ``cifar10_jpeg.npz`` — all 60,000 CIFAR-10 images re-encoded as JPEG, which is
@@ -51,8 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.files import file_sha256
-from helpers.settings import data_dir, display_path, offline
+from hqc_course.files import file_sha256
+from hqc_course.settings import data_dir, display_path, offline
 
 __all__ = [
     "COURSE_SIZES",
@@ -209,7 +209,7 @@ class Dataset:
 
 # ----------------------------------------------------------------- sources
 def _shown(path: Path) -> str:
-    """A path as the reader should see it: no machine-specific absolute prefix (helpers.settings.display_path)."""
+    """A path as the reader should see it: no machine-specific absolute prefix (hqc_course.settings.display_path)."""
     shown = display_path(path)
     return path.name if shown.startswith("/") else shown
 

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpers.benchmark.spec import BenchmarkConfig
-from helpers.training import RunRequest
+from hqc_course.benchmark.spec import BenchmarkConfig
+from hqc_course.training import RunRequest
 
 __all__ = ["PHASES", "RunKey", "TuningOutcome", "chosen_learning_rates", "epoch_cap", "known_runs", "plan_runs",
            "ready_runs", "request_for", "tuning_outcomes"]

@@ -1,6 +1,6 @@
 """How long a run will take: a cost model that learns from the runs already finished.
 
-Introduced in notebook 07 (``python -m helpers.benchmark plan`` prints the estimated CPU-hours;
+Introduced in notebook 07 (``python -m hqc_course.benchmark plan`` prints the estimated CPU-hours;
 the progress lines' ETA uses it). A run costs its epochs times the images it passes per epoch
 (the training split, plus the validation split, which is only predicted and costs about a
 third as much per image) times a per-image cost per dataset; data loading and the fresh
@@ -13,8 +13,8 @@ import statistics
 from collections.abc import Iterable
 from typing import Any
 
-from helpers.benchmark.plan import RunKey, epoch_cap
-from helpers.benchmark.spec import BenchmarkConfig
+from hqc_course.benchmark.plan import RunKey, epoch_cap
+from hqc_course.benchmark.spec import BenchmarkConfig
 
 __all__ = ["estimate_seconds"]
 

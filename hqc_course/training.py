@@ -11,7 +11,7 @@ epoch cap, patience, batch size), defined once so that the chapters that train t
 For the benchmark (chapter 07), :class:`RunRequest` says what one run trains, and
 :func:`result_row` turns its :class:`TrainingResult` into the row the results file holds;
 every trainer of the benchmark (:func:`train_benchmark_run` here, and those of
-:mod:`helpers.quanvolution` and :mod:`helpers.transfer`) builds its row with it.
+:mod:`hqc_course.quanvolution` and :mod:`hqc_course.transfer`) builds its row with it.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from typing import Any
 import keras
 import numpy as np
 
-from helpers.data import Dataset, load_dataset
-from helpers.instruments import BottleneckProbe, bottleneck_report, has_bottleneck
-from helpers.models import compile_classifier, create_model, trainable_params
-from helpers.reproducibility import set_seed
+from hqc_course.data import Dataset, load_dataset
+from hqc_course.instruments import BottleneckProbe, bottleneck_report, has_bottleneck
+from hqc_course.models import compile_classifier, create_model, trainable_params
+from hqc_course.reproducibility import set_seed
 
 __all__ = ["MNIST_RECIPE", "EpochTimer", "RunRequest", "TrainingResult", "decode_correct", "result_row",
            "train_and_evaluate", "train_benchmark_run"]
@@ -120,7 +120,7 @@ def train_and_evaluate(model: keras.Model, data: Dataset, name: str | None = Non
     """Fit on ``data``'s train split with early stopping on validation loss, then test once.
 
     Introduced in notebook 05. ``verbose=2`` prints one line per epoch; ``callbacks`` are
-    added to the timer and the early stopping (e.g. a :class:`helpers.instruments.BottleneckProbe`).
+    added to the timer and the early stopping (e.g. a :class:`hqc_course.instruments.BottleneckProbe`).
     """
     _check_int("epochs", epochs)
     _check_int("patience", patience, minimum=0)
@@ -151,7 +151,7 @@ class RunRequest:
     """What one run of the benchmark trains, on what, and how. Introduced in notebook 07.
 
     ``options`` are the model's own settings from the benchmark's catalogue
-    (:mod:`helpers.benchmark.catalogue`), e.g. ``{"kind": "hybrid", "n_qubits": 4}``.
+    (:mod:`hqc_course.benchmark.catalogue`), e.g. ``{"kind": "hybrid", "n_qubits": 4}``.
     """
 
     dataset: str
@@ -224,12 +224,12 @@ def result_row(result: TrainingResult, data: Dataset, request: RunRequest, **ext
 
 
 def train_benchmark_run(request: RunRequest) -> dict[str, Any]:
-    """One benchmark run of an image model of :func:`helpers.models.create_model`; returns its row.
+    """One benchmark run of an image model of :func:`hqc_course.models.create_model`; returns its row.
 
     Introduced in notebook 07. ``request.options`` names the model: ``kind`` and ``n_qubits``.
     The seed fixes the data subset, the initial weights and the batch order. With
     ``request.instruments``, models with a bottleneck also record, per epoch and at the end,
-    where its features sit and how much gradient reaches them (:mod:`helpers.instruments`).
+    where its features sit and how much gradient reaches them (:mod:`hqc_course.instruments`).
     """
     kind, n_qubits = request.options.get("kind"), request.options.get("n_qubits", 4)
     data = load_dataset(request.dataset, request.n_train, request.n_val, request.n_test, seed=request.seed,

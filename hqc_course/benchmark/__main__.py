@@ -2,12 +2,12 @@
 
 ::
 
-    python -m helpers.benchmark run --config quick                  # a local Dask cluster, one worker per core
-    python -m helpers.benchmark plan --config scale                 # the plan and its estimated CPU-hours
-    python -m helpers.benchmark run --config scale --scheduler tcp://HOST:8786   # a running Dask cluster
-    python -m helpers.benchmark run --config scale --slurm --jobs 4 --cores 16 --memory 32GB --walltime 08:00:00
-    python -m helpers.benchmark export results/benchmark_scale.jsonl  # rewrite the export the notebooks read
-    python -m helpers.benchmark merge all.jsonl machine-a.jsonl machine-b.jsonl   # stores of separate clusters
+    python -m hqc_course.benchmark run --config quick                  # a local Dask cluster, one worker per core
+    python -m hqc_course.benchmark plan --config scale                 # the plan and its estimated CPU-hours
+    python -m hqc_course.benchmark run --config scale --scheduler tcp://HOST:8786   # a running Dask cluster
+    python -m hqc_course.benchmark run --config scale --slurm --jobs 4 --cores 16 --memory 32GB --walltime 08:00:00
+    python -m hqc_course.benchmark export results/benchmark_scale.jsonl  # rewrite the export the notebooks read
+    python -m hqc_course.benchmark merge all.jsonl machine-a.jsonl machine-b.jsonl   # stores of separate clusters
 
 Exit status: 0 when every planned run is in the store; 1 when runs failed every attempt (they
 are named); 2 for bad input, a store of another config/backend/data, a store in use by another
@@ -22,19 +22,19 @@ import sys
 import time
 from pathlib import Path
 
-from helpers import settings
-from helpers.benchmark.cluster import ClusterOptions, SchedulerUnreachableError, slurm_cluster
-from helpers.benchmark.plan import RunKey, known_runs, ready_runs
-from helpers.benchmark.progress import plan_table
-from helpers.benchmark.report import summarize
-from helpers.benchmark.run import run_benchmark
-from helpers.benchmark.spec import CONFIGS, get_config
-from helpers.benchmark.stats import final_rows, judge, judgement
-from helpers.benchmark.store import ResultsMismatchError, StoreLockedError, merge_stores, read_store, write_export
+from hqc_course import settings
+from hqc_course.benchmark.cluster import ClusterOptions, SchedulerUnreachableError, slurm_cluster
+from hqc_course.benchmark.plan import RunKey, known_runs, ready_runs
+from hqc_course.benchmark.progress import plan_table
+from hqc_course.benchmark.report import summarize
+from hqc_course.benchmark.run import run_benchmark
+from hqc_course.benchmark.spec import CONFIGS, get_config
+from hqc_course.benchmark.stats import final_rows, judge, judgement
+from hqc_course.benchmark.store import ResultsMismatchError, StoreLockedError, merge_stores, read_store, write_export
 
 
 def _store_of(args: argparse.Namespace) -> Path:
-    # the folder the chapters read (helpers.settings): the checkout's results/, else ../results, as on Colab
+    # the folder the chapters read (hqc_course.settings): the checkout's results/, else ../results, as on Colab
     return args.store or settings.benchmark_results_dir() / f"benchmark_{args.config}.jsonl"
 
 
@@ -98,7 +98,7 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.benchmark", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m hqc_course.benchmark", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run every unfinished run of a config on a Dask cluster")
     plan = sub.add_parser("plan", help="print the plan and its estimated CPU-hours; runs nothing")

@@ -8,7 +8,7 @@ Two ways of judging, both on final runs only:
   (with Wilcoxon beside it) and Holm's adjustment over one family of pairs (protocol 1, and
   chapters 10 and 11).
 * :func:`judge` and :func:`judgement`: protocol 2's rules, fixed in the config's
-  :class:`~helpers.benchmark.spec.StatisticsPlan` before any final run: a main family and a
+  :class:`~hqc_course.benchmark.spec.StatisticsPlan` before any final run: a main family and a
   secondary family, each Holm-adjusted on its own; intervals that count the test set's
   sampling error as well as the seeds'; a paired or Welch test per cell, chosen from the
   measured correlation; and "no difference" only from an equivalence test (TOST).
@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from helpers.benchmark.spec import PAIRS, StatisticsPlan
-from helpers.training import decode_correct
+from hqc_course.benchmark.spec import PAIRS, StatisticsPlan
+from hqc_course.training import decode_correct
 
 __all__ = ["comparisons", "final_rows", "judge", "judgement", "paired_comparison", "t_interval", "verdict"]
 

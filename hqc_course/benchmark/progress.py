@@ -1,6 +1,6 @@
 """Progress a person can read: the plan at the start, then one line per finished or failed run.
 
-Introduced in notebook 07. The estimate of what is left comes from :mod:`helpers.benchmark.cost`,
+Introduced in notebook 07. The estimate of what is left comes from :mod:`hqc_course.benchmark.cost`,
 which learns the per-image cost and the number of epochs from the runs finished so far.
 """
 
@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from helpers.benchmark.cost import estimate_seconds
-from helpers.benchmark.plan import PHASES, RunKey
-from helpers.benchmark.spec import BenchmarkConfig
+from hqc_course.benchmark.cost import estimate_seconds
+from hqc_course.benchmark.plan import PHASES, RunKey
+from hqc_course.benchmark.spec import BenchmarkConfig
 
 __all__ = ["Progress", "plan_table"]
 

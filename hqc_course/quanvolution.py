@@ -6,7 +6,7 @@ Each non-overlapping ``patch × patch`` block of an image (stride = patch) is en
 ``patch²`` qubits with ``RY(π·x)`` (one pixel per qubit), a fixed random circuit
 (PennyLane's ``qml.RandomLayers``) acts on them, and the ``⟨Z⟩`` of every qubit becomes one
 output channel. A 28×28 MNIST digit becomes a 14×14×4 feature map, computed once per image
-(no parameter of the circuit is trained) and cached (:func:`helpers.settings.cache_dir`).
+(no parameter of the circuit is trained) and cached (:func:`hqc_course.settings.cache_dir`).
 
 The controls of chapter 10 give the same small classifier the same images with the same
 output shape:
@@ -42,8 +42,8 @@ from typing import Any
 
 import numpy as np
 
-from helpers.cache import cached_arrays
-from helpers.settings import cache_dir
+from hqc_course.cache import cached_arrays
+from hqc_course.settings import cache_dir
 
 __all__ = [
     "FILTERS",
@@ -66,7 +66,7 @@ __all__ = [
 
 FILTERS = ("none", "classical", "quantum", "closed_form")
 METHODS = ("exact", "pennylane", "closed_form")
-_CACHE_VERSION = 2  # 2: written by helpers.cache (record + checksum of every array)
+_CACHE_VERSION = 2  # 2: written by hqc_course.cache (record + checksum of every array)
 _MAX_EXACT_QUBITS = 12  # the dense unitary has 4**n complex entries: 16 qubits would need 68 GB
 _DENSE_MAX_QUBITS = 5  # up to here one product with the dense unitary beats applying gates one by one
 
@@ -384,8 +384,8 @@ def cached_quanv_features(images: Any, spec: QuanvSpec = QuanvSpec(), data_finge
                           method: str = "exact", cache: bool = True) -> tuple[np.ndarray, dict[str, Any]]:
     """:func:`quanv_features`, computed once per set of images and then read from the cache folder.
 
-    Introduced in notebook 10. The cache folder is :func:`helpers.settings.cache_dir`, the file a
-    :func:`helpers.cache.cached_arrays` file. Returns ``(features, info)``; ``info`` says whether the
+    Introduced in notebook 10. The cache folder is :func:`hqc_course.settings.cache_dir`, the file a
+    :func:`hqc_course.cache.cached_arrays` file. Returns ``(features, info)``; ``info`` says whether the
     cache was used (``"status"``: ``"hit"``, ``"built"``, ``"rebuilt (<why>)"`` or ``"off"``), the
     file's name, and the seconds spent. The same images in any order share one file (rows are stored
     by image digest). A file that is unreadable, corrupt (checksum) or made for anything else is
@@ -467,7 +467,7 @@ def create_quanv_classifier(input_shape: tuple[int, ...] = (14, 14, 4), num_clas
     """
     import keras
 
-    from helpers.models import compile_classifier
+    from hqc_course.models import compile_classifier
 
     shape = tuple(input_shape)
     if len(shape) != 3 or not all(isinstance(d, (int, np.integer)) and d > 0 for d in shape):
@@ -482,7 +482,7 @@ def create_quanv_classifier(input_shape: tuple[int, ...] = (14, 14, 4), num_clas
 
 
 def featurize_dataset(data, kind: str, seed: int, cache: bool = True):
-    """``data`` (a :class:`helpers.data.Dataset`) with its three splits replaced by one control's features.
+    """``data`` (a :class:`hqc_course.data.Dataset`) with its three splits replaced by one control's features.
 
     Introduced in notebook 10.
 
@@ -498,19 +498,19 @@ def featurize_dataset(data, kind: str, seed: int, cache: bool = True):
 
 
 def train_benchmark_run(request: Any) -> dict[str, Any]:
-    """One run of ``helpers.benchmark --config quanvolution``: features of one control, then the classifier.
+    """One run of ``hqc_course.benchmark --config quanvolution``: features of one control, then the classifier.
 
-    Introduced in notebook 10. ``request`` is a :class:`helpers.training.RunRequest` whose
+    Introduced in notebook 10. ``request`` is a :class:`hqc_course.training.RunRequest` whose
     ``options["filter"]`` names the control (one of :data:`FILTERS`). The seed fixes the MNIST
     subset, the random filter (quantum or classical) and the classifier's initial weights and
     batch order.
     """
     import keras
 
-    from helpers.data import load_dataset
-    from helpers.models import compile_classifier
-    from helpers.reproducibility import set_seed
-    from helpers.training import result_row, train_and_evaluate
+    from hqc_course.data import load_dataset
+    from hqc_course.models import compile_classifier
+    from hqc_course.reproducibility import set_seed
+    from hqc_course.training import result_row, train_and_evaluate
 
     if request.dataset != "mnist":
         raise ValueError(f"quanvolution runs on MNIST only, got dataset {request.dataset!r}")

@@ -1,8 +1,8 @@
 """The driver: submits the plan's runs to Dask as they become ready, and records each result once.
 
-Introduced in notebook 07. One process, the driver, holds the store (:mod:`helpers.benchmark.store`)
-and a Dask client (:mod:`helpers.benchmark.cluster`). It submits every run that can start now
-(:func:`helpers.benchmark.plan.ready_runs`); each result that comes back is appended to the
+Introduced in notebook 07. One process, the driver, holds the store (:mod:`hqc_course.benchmark.store`)
+and a Dask client (:mod:`hqc_course.benchmark.cluster`). It submits every run that can start now
+(:func:`hqc_course.benchmark.plan.ready_runs`); each result that comes back is appended to the
 store and the export is rewritten; then whatever has become ready — the final runs of a
 (dataset, size, model) once its tuning is complete, or a tuning's extension — is submitted.
 
@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers.benchmark.catalogue import MODELS, ModelEntry
-from helpers.benchmark.cluster import ClusterOptions, open_client
-from helpers.benchmark.cost import estimate_seconds
-from helpers.benchmark.plan import (
+from hqc_course.benchmark.catalogue import MODELS, ModelEntry
+from hqc_course.benchmark.cluster import ClusterOptions, open_client
+from hqc_course.benchmark.cost import estimate_seconds
+from hqc_course.benchmark.plan import (
     RunKey,
     chosen_learning_rates,
     epoch_cap,
@@ -37,11 +37,11 @@ from helpers.benchmark.plan import (
     ready_runs,
     request_for,
 )
-from helpers.benchmark.progress import Progress
-from helpers.benchmark.spec import BenchmarkConfig, get_config
-from helpers.benchmark.store import ResultsMismatchError, Store, code_version, export_path, write_export
-from helpers.isolate import pack, run_isolated
-from helpers.reproducibility import run_environment
+from hqc_course.benchmark.progress import Progress
+from hqc_course.benchmark.spec import BenchmarkConfig, get_config
+from hqc_course.benchmark.store import ResultsMismatchError, Store, code_version, export_path, write_export
+from hqc_course.isolate import pack, run_isolated
+from hqc_course.reproducibility import run_environment
 
 __all__ = ["BenchmarkRun", "run_benchmark"]
 
@@ -65,7 +65,7 @@ class BenchmarkRun:
 
 
 def _fingerprints(config: BenchmarkConfig) -> dict[str, dict[str, Any]]:
-    from helpers.data import data_fingerprint
+    from hqc_course.data import data_fingerprint
 
     return {d: data_fingerprint(d).to_dict() for d in config.datasets}
 

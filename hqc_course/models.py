@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import keras
 from keras import layers
 
-from helpers.circuits import CircuitSpec
-from helpers.layers import QuantumLayer, RingDense
+from hqc_course.circuits import CircuitSpec
+from hqc_course.layers import QuantumLayer, RingDense
 
 __all__ = [
     "MODEL_KINDS",
@@ -142,7 +142,7 @@ def create_hybrid_model(
     Introduced in notebook 05. ``entangle=False`` removes the CNOT ring and
     ``freeze_quantum=True`` keeps the quantum angles at their random initial values
     (the two ablations of chapter 07). ``simulator`` chooses how the circuit is simulated
-    (see :class:`helpers.layers.QuantumLayer`); the numbers are the same either way.
+    (see :class:`hqc_course.layers.QuantumLayer`); the numbers are the same either way.
 
     ``angle_scale`` multiplies the bottleneck's features before the circuit, so the encoding
     becomes RY(angle_scale·π·x). The seed's value, 1, puts the sigmoid's centre x = ½ at

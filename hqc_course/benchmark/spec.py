@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from helpers.benchmark.catalogue import MODELS
+from hqc_course.benchmark.catalogue import MODELS
 
 __all__ = ["CONFIGS", "PAIRS", "BenchmarkConfig", "Sensitivity", "SizePlan", "StatisticsPlan", "config_from_dict",
            "get_config"]
@@ -177,7 +177,7 @@ class BenchmarkConfig:
     statistics: StatisticsPlan | None = None
 
     def __post_init__(self) -> None:
-        from helpers.data import DATASETS
+        from hqc_course.data import DATASETS
 
         bad = [d for d in self.datasets if d not in DATASETS]
         if bad or not self.datasets:

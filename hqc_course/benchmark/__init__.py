@@ -13,24 +13,24 @@ Introduced in notebook 07. The files show the design:
 ``cluster``    the Dask cluster: local, a running scheduler, or Slurm
 ``progress``   the plan and one line per run, with an ETA
 ``run``        the driver: submits ready runs, records each result once
-``__main__``   the command line: ``python -m helpers.benchmark run --config quick``
+``__main__``   the command line: ``python -m hqc_course.benchmark run --config quick``
 =============  ==============================================================================
 
-A worker trains each run in a child process (:mod:`helpers.isolate`), and never imports
+A worker trains each run in a child process (:mod:`hqc_course.isolate`), and never imports
 TensorFlow or the trainers itself.
 
 This module re-exports what the notebooks use.
 """
 
-from helpers.benchmark.catalogue import MODELS, ModelEntry
-from helpers.benchmark.cluster import ClusterOptions, SchedulerUnreachableError
-from helpers.benchmark.cost import estimate_seconds
-from helpers.benchmark.plan import RunKey, chosen_learning_rates, plan_runs, ready_runs, tuning_outcomes
-from helpers.benchmark.report import cap_share, learning_curves, scale_results, summarize, tuned_learning_rates
-from helpers.benchmark.run import BenchmarkRun, run_benchmark
-from helpers.benchmark.spec import CONFIGS, PAIRS, BenchmarkConfig, Sensitivity, SizePlan, StatisticsPlan, get_config
-from helpers.benchmark.stats import comparisons, final_rows, judge, judgement, paired_comparison, t_interval, verdict
-from helpers.benchmark.store import (
+from hqc_course.benchmark.catalogue import MODELS, ModelEntry
+from hqc_course.benchmark.cluster import ClusterOptions, SchedulerUnreachableError
+from hqc_course.benchmark.cost import estimate_seconds
+from hqc_course.benchmark.plan import RunKey, chosen_learning_rates, plan_runs, ready_runs, tuning_outcomes
+from hqc_course.benchmark.report import cap_share, learning_curves, scale_results, summarize, tuned_learning_rates
+from hqc_course.benchmark.run import BenchmarkRun, run_benchmark
+from hqc_course.benchmark.spec import CONFIGS, PAIRS, BenchmarkConfig, Sensitivity, SizePlan, StatisticsPlan, get_config
+from hqc_course.benchmark.stats import comparisons, final_rows, judge, judgement, paired_comparison, t_interval, verdict
+from hqc_course.benchmark.store import (
                                     ResultsMismatchError,
                                     StoreLockedError,
                                     export_results,

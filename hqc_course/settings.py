@@ -16,7 +16,7 @@ Introduced in notebook 00 (its environment check prints :func:`folders`).
 - ``HQC_BENCHMARK_RESULTS_DIR`` — another folder of benchmark results for chapter 07 (default: ``results/``).
 
 A *checkout* is a clone of the course's repository that the package runs from (``pip install -e .``,
-``make install``): the folder above ``helpers/`` holds the course's ``pyproject.toml``. Installed any
+``make install``): the folder above ``hqc_course/`` holds the course's ``pyproject.toml``. Installed any
 other way (``pip install git+…``, as the notebooks do on Colab) the package lives in ``site-packages``,
 which is no place for data: datasets and caches then go to the user's folders that
 `platformdirs <https://platformdirs.readthedocs.io/>`_ names (on Linux ``~/.local/share/hybrid-qml-course``
@@ -66,7 +66,7 @@ _PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 def checkout_root() -> Path | None:
     """The repository folder when the package runs from a checkout of the course, else ``None``.
 
-    A checkout is recognised by the course's ``pyproject.toml`` beside the ``helpers/`` folder the
+    A checkout is recognised by the course's ``pyproject.toml`` beside the ``hqc_course/`` folder the
     package was imported from; ``site-packages`` has none.
     """
     pyproject = _PACKAGE_PARENT / "pyproject.toml"

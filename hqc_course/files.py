@@ -1,6 +1,6 @@
 """Writing files safely, and checksumming them. Introduced in notebook 05 (its results file) and used by the benchmark.
 
-Where files go is :mod:`helpers.settings`'s business, not this module's.
+Where files go is :mod:`hqc_course.settings`'s business, not this module's.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 Introduced in notebook 11.
 
-The course pretrains its own CNN trunk (:func:`helpers.models.create_cnn_trunk`) on the 8
+The course pretrains its own CNN trunk (:func:`hqc_course.models.create_cnn_trunk`) on the 8
 CIFAR-10 classes that are neither cat nor dog (40,000 training images; no downloaded
-weights), caches the weights (:func:`helpers.settings.cache_dir`) under a fingerprint, and
+weights), caches the weights (:func:`hqc_course.settings.cache_dir`) under a fingerprint, and
 freezes it. On the two held-out classes, cat vs dog (one of Mari et al.'s two CIFAR-10 tasks), three heads
 read the trunk's 128 features, less the units that are constant on the run's training split (dropped,
 and the rest standardised, by :func:`target_dataset`):
@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from helpers.cache import cache_write_error, cached_arrays
-from helpers.files import atomic_path, file_sha256
-from helpers.settings import cache_dir
+from hqc_course.cache import cache_write_error, cached_arrays
+from hqc_course.files import atomic_path, file_sha256
+from hqc_course.settings import cache_dir
 
 __all__ = [
     "HEADS",
@@ -56,7 +56,7 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 TARGET_CLASSES = (3, 5)  # cat, dog
 SOURCE_CLASSES = tuple(c for c in range(10) if c not in TARGET_CLASSES)
 _CACHE_VERSION = 2  # of the pretrained trunk's recipe (part of its cache key)
-_FEATURES_VERSION = 3  # of the features cache; 3: written by helpers.cache
+_FEATURES_VERSION = 3  # of the features cache; 3: written by hqc_course.cache
 
 
 def _digest(obj: Any) -> str:
@@ -73,7 +73,7 @@ class TransferImages:
     """
 
     name: str
-    fingerprint: Any  # helpers.data.DataFingerprint
+    fingerprint: Any  # hqc_course.data.DataFingerprint
     source: str
     source_x_train: np.ndarray
     source_y_train: np.ndarray
@@ -100,10 +100,10 @@ class TransferImages:
 def load_transfer_images(verbose: bool = False) -> TransferImages:
     """All 60,000 CIFAR-10 images, split into the 8 source classes and cat vs dog. Introduced in notebook 11.
 
-    The images come from :func:`helpers.data.load_dataset` (all training images, in the
+    The images come from :func:`hqc_course.data.load_dataset` (all training images, in the
     order of its seed 0; the official test split), then are split by class.
     """
-    from helpers.data import load_dataset
+    from hqc_course.data import load_dataset
 
     data = load_dataset("cifar10", None, 10, None, seed=0, verbose=verbose)
     x = np.concatenate([data.x_train, data.x_val])
@@ -129,7 +129,7 @@ def load_transfer_images(verbose: bool = False) -> TransferImages:
 class PretrainSpec:
     """How the trunk is pretrained on the 8 source classes. Introduced in notebook 11.
 
-    The trunk is :func:`helpers.models.create_cnn_trunk` with ``Dense(8, softmax)`` on top,
+    The trunk is :func:`hqc_course.models.create_cnn_trunk` with ``Dense(8, softmax)`` on top,
     trained with Adam for a fixed number of ``epochs`` on all 40,000 source training images
     (no selection, so no validation split is needed), then tested once on the 8,000 source
     test images.
@@ -160,7 +160,7 @@ def _source_network(spec: PretrainSpec):
     """Trunk → Dense(8, softmax), not compiled (its saved weights then hold no optimizer state)."""
     import keras
 
-    from helpers.models import create_cnn_trunk
+    from hqc_course.models import create_cnn_trunk
 
     return keras.Sequential([
         keras.Input(shape=(32, 32, 3)),
@@ -214,10 +214,10 @@ def _one_thread_process(threads: int) -> None:
 
 def _pretrain_and_cache(spec: PretrainSpec, images: TransferImages | None, verbose: int, why: str) -> None:
     """Pretrain the source network and write its cache (weights, then the record); run in a fresh process."""
-    from helpers.files import atomic_write_text
-    from helpers.models import compile_classifier
-    from helpers.reproducibility import set_seed
-    from helpers.training import EpochTimer
+    from hqc_course.files import atomic_write_text
+    from hqc_course.models import compile_classifier
+    from hqc_course.reproducibility import set_seed
+    from hqc_course.training import EpochTimer
 
     images = images or load_transfer_images()
     set_seed(spec.seed)
@@ -255,7 +255,7 @@ def pretrained_network(spec: PretrainSpec = PretrainSpec(), images: TransferImag
     Introduced in notebook 11. Returns ``(network, record)``: ``record`` holds the weights'
     sha256, the pretraining's seconds, per-epoch history and the accuracy on the 8,000 source
     test images, and ``"status"`` (``"cache"``, ``"trained"``, or ``"retrained (<why>)"``). The
-    cache is ``<cache folder>/transfer_trunk_<fingerprint>.weights.h5`` (:func:`helpers.settings.cache_dir`);
+    cache is ``<cache folder>/transfer_trunk_<fingerprint>.weights.h5`` (:func:`hqc_course.settings.cache_dir`);
     the fingerprint hashes the recipe and the data's fingerprint, and the record stores the
     weights' sha256, checked at every load.
 
@@ -268,7 +268,7 @@ def pretrained_network(spec: PretrainSpec = PretrainSpec(), images: TransferImag
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from helpers.data import data_fingerprint
+    from hqc_course.data import data_fingerprint
 
     fingerprint = images.fingerprint if images is not None else data_fingerprint("cifar10")
     why = "retrain=True"
@@ -304,12 +304,12 @@ def trunk_features(trunk, record: dict[str, Any], images: TransferImages | None 
     """The frozen trunk's 128 features of every cat and dog image, computed once and cached.
 
     Introduced in notebook 11. Returns ``({"x_train", "y_train", "x_test", "y_test"}, info)``, ``info`` as
-    :func:`helpers.cache.cached_arrays` gives it (``"status"``: ``"hit"``, ``"built"``, ``"rebuilt (<why>)"``
+    :func:`hqc_course.cache.cached_arrays` gives it (``"status"``: ``"hit"``, ``"built"``, ``"rebuilt (<why>)"``
     or ``"off"``). The cache file's name hashes the trunk's weights (their sha256), the data's
     fingerprint and the recipe, which its record repeats; a checksum of the features is checked, and
     any mismatch or corruption rebuilds the file (written atomically).
     """
-    from helpers.data import data_fingerprint
+    from hqc_course.data import data_fingerprint
 
     fingerprint = images.fingerprint if images is not None else data_fingerprint("cifar10")
     meta = {"version": _FEATURES_VERSION, "weights_sha256": record["weights_sha256"], "data": fingerprint.to_dict(),
@@ -328,8 +328,8 @@ def trunk_features(trunk, record: dict[str, Any], images: TransferImages | None 
 
 def target_dataset(features: dict[str, np.ndarray], n_train: int, n_val: int, n_test: int | None, seed: int,
                    name: str, fingerprint: Any, source: str = "", standardize: bool = True):
-    """A :class:`helpers.data.Dataset` of trunk features: ``n_train`` / ``n_val`` stratified from the 10,000
-    cat and dog training images with ``seed`` (:func:`helpers.data.stratified_split`), and ``n_test`` of the
+    """A :class:`hqc_course.data.Dataset` of trunk features: ``n_train`` / ``n_val`` stratified from the 10,000
+    cat and dog training images with ``seed`` (:func:`hqc_course.data.stratified_split`), and ``n_test`` of the
     2,000 test images (``None``: all).
 
     With ``standardize`` (the default, used by every head alike) the features are prepared from the
@@ -342,7 +342,7 @@ def target_dataset(features: dict[str, np.ndarray], n_train: int, n_val: int, n_
 
     Introduced in notebook 11.
     """
-    from helpers.data import Dataset, stratified_split
+    from hqc_course.data import Dataset, stratified_split
 
     y, yt = features["y_train"], features["y_test"]
     n_test = len(yt) if n_test is None else n_test
@@ -379,14 +379,14 @@ def create_transfer_head(kind: str, n_features: int = 128, num_classes: int = 2,
     """A head on the frozen trunk's features (one of :data:`HEADS`). Introduced in notebook 11.
 
     ``"classical"`` and ``"dressed_quantum"`` share everything but their middle block: the
-    QNN (2 angles per qubit per layer) or :class:`helpers.layers.RingDense` (2 weights per unit
+    QNN (2 angles per qubit per layer) or :class:`hqc_course.layers.RingDense` (2 weights per unit
     per layer), so they have exactly the same number of trainable parameters.
     """
     import keras
     from keras import layers
 
-    from helpers.layers import QuantumLayer, RingDense
-    from helpers.models import compile_classifier
+    from hqc_course.layers import QuantumLayer, RingDense
+    from hqc_course.models import compile_classifier
 
     if kind not in HEADS:
         raise ValueError(f"unknown head {kind!r}: allowed {', '.join(map(repr, HEADS))}")
@@ -419,7 +419,7 @@ _memo: dict[str, Any] = {}
 
 def _features_for_benchmark() -> tuple[dict[str, np.ndarray], dict[str, Any], Any, str]:
     """The cat and dog features, once per process (pretraining and extraction only if not cached)."""
-    from helpers.data import data_fingerprint
+    from hqc_course.data import data_fingerprint
 
     if "features" not in _memo:
         trunk, record = pretrained_trunk()
@@ -430,9 +430,9 @@ def _features_for_benchmark() -> tuple[dict[str, np.ndarray], dict[str, Any], An
 
 
 def train_benchmark_run(request: Any) -> dict[str, Any]:
-    """One run of ``helpers.benchmark --config transfer``: a head on the frozen trunk's cat/dog features.
+    """One run of ``hqc_course.benchmark --config transfer``: a head on the frozen trunk's cat/dog features.
 
-    Introduced in notebook 11. ``request`` is a :class:`helpers.training.RunRequest` whose
+    Introduced in notebook 11. ``request`` is a :class:`hqc_course.training.RunRequest` whose
     ``options["head"]`` names the head (one of :data:`HEADS`); ``n_train`` and ``n_val`` count
     cat and dog training images, and the test set is the 2,000 cat and dog test images (or
     ``n_test`` of them). The seed fixes the split, the head's initial weights and the batch
@@ -440,9 +440,9 @@ def train_benchmark_run(request: Any) -> dict[str, Any]:
     """
     import keras
 
-    from helpers.models import compile_classifier
-    from helpers.reproducibility import set_seed
-    from helpers.training import result_row, train_and_evaluate
+    from hqc_course.models import compile_classifier
+    from hqc_course.reproducibility import set_seed
+    from hqc_course.training import result_row, train_and_evaluate
 
     if request.dataset != "cifar10":
         raise ValueError(f"transfer learning runs on CIFAR-10 only, got dataset {request.dataset!r}")

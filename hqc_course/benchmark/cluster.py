@@ -10,7 +10,7 @@ Introduced in notebook 07. Dask distributed is the engine in every mode:
   worker per core (``pip install .[cluster]``).
 
 Each worker thread trains one run at a time, in a fresh process whose thread pools are set to
-``threads_per_run`` (:mod:`helpers.isolate`).
+``threads_per_run`` (:mod:`hqc_course.isolate`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from helpers.isolate import thread_environment
+from hqc_course.isolate import thread_environment
 
 __all__ = ["ClusterOptions", "SchedulerUnreachableError", "open_client", "slurm_cluster"]
 

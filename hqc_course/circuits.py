@@ -100,7 +100,7 @@ def pennylane_needs_tf_broadcast_workaround(version: str | None = None) -> bool:
 def install_pennylane_tf_broadcast_workaround() -> bool:
     """Work around a bug of PennyLane's unmaintained TensorFlow path; returns whether it was installed.
 
-    Introduced in notebook 04. Called by :class:`helpers.layers.QuantumLayer` only when it
+    Introduced in notebook 04. Called by :class:`hqc_course.layers.QuantumLayer` only when it
     runs a PennyLane QNode (``simulator="pennylane"``) on the TensorFlow backend, and only
     for the releases in :data:`PENNYLANE_TF_BROADCAST_BUG`; nothing calls it at import time.
 
@@ -118,7 +118,7 @@ def install_pennylane_tf_broadcast_workaround() -> bool:
     module = importlib.import_module("pennylane.devices.qubit.apply_operation")
     for gate in (qml.RX, qml.RY, qml.RZ):
         original = module.apply_operation.dispatch(gate)
-        if getattr(original, "_helpers_workaround", False):
+        if getattr(original, "_hqc_course_workaround", False):
             continue  # already installed
 
         def apply(op, state, is_state_batched=False, debugger=None, _original=original, **kwargs):
@@ -127,7 +127,7 @@ def install_pennylane_tf_broadcast_workaround() -> bool:
                 return module.apply_operation_einsum(op, state, is_state_batched=is_state_batched)
             return _original(op, state, is_state_batched=is_state_batched, debugger=debugger, **kwargs)
 
-        apply._helpers_workaround = True
+        apply._hqc_course_workaround = True
         module.apply_operation.register(gate)(apply)
     return True
 

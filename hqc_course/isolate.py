@@ -12,9 +12,9 @@ child process, which serves at most :data:`RUNS_PER_PROCESS` runs and is then re
 A run gives the same row whichever process it lands in, first or eighth (every run sets its
 seeds and clears Keras' state). Python's ``multiprocessing`` lets only non-daemonic processes
 start children: Dask's workers are daemonic unless ``distributed.worker.daemon`` is false, which
-the local and Slurm clusters of :mod:`helpers.benchmark.cluster` set. On a daemonic worker (e.g.
+the local and Slurm clusters of :mod:`hqc_course.benchmark.cluster` set. On a daemonic worker (e.g.
 a ``dask worker`` started by hand without ``DASK_DISTRIBUTED__WORKER__DAEMON=False``) each run
-gets a process of its own instead (``python -m helpers.isolate``), which only costs
+gets a process of its own instead (``python -m hqc_course.isolate``), which only costs
 the start of Python and TensorFlow again. Either way the child stops when its worker is killed,
 so a killed worker leaves no orphan training in the background. ``results/bench_engine.json``
 measures what a fresh process costs.
@@ -110,7 +110,7 @@ def run_isolated(job: bytes, threads: int = 1) -> dict[str, Any]:
 
 
 def _in_own_process(job: bytes, threads: int) -> dict[str, Any]:
-    """One run in a process of its own (``python -m helpers.isolate``), for daemonic workers."""
+    """One run in a process of its own (``python -m hqc_course.isolate``), for daemonic workers."""
     with tempfile.TemporaryDirectory(prefix="hqc-run-") as folder:
         path, out = Path(folder) / "job.pkl", Path(folder) / "result.json"
         path.write_bytes(job)
@@ -118,7 +118,7 @@ def _in_own_process(job: bytes, threads: int) -> dict[str, Any]:
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         # the same import path as this worker, so that a trainer importable here is importable there
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-        proc = subprocess.run([sys.executable, "-m", "helpers.isolate", str(path), str(out), str(threads),
+        proc = subprocess.run([sys.executable, "-m", "hqc_course.isolate", str(path), str(out), str(threads),
                                str(os.getpid())], env=env, capture_output=True, text=True)
         result = json.loads(out.read_text()) if out.exists() else {}
     if "row" not in result:
@@ -192,7 +192,7 @@ def _execute(job: bytes, threads: int) -> dict[str, Any]:
     """In a child: one run, with the environment it ran in."""
     import pickle
 
-    from helpers.reproducibility import run_environment
+    from hqc_course.reproducibility import run_environment
 
     start = time.time()
     trainer, request = pickle.loads(job)
@@ -203,8 +203,8 @@ def _execute(job: bytes, threads: int) -> dict[str, Any]:
 
 
 def _main(job: str, out: str, threads: str, parent: str) -> int:
-    """``python -m helpers.isolate JOB OUT THREADS PARENT``: one run in a process of its own."""
-    from helpers.files import atomic_write_text
+    """``python -m hqc_course.isolate JOB OUT THREADS PARENT``: one run in a process of its own."""
+    from hqc_course.files import atomic_write_text
 
     try:
         _start_child(int(threads), int(parent), log=False)  # the worker captures this process's output

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from helpers import settings
-from helpers.benchmark.spec import get_config
-from helpers.benchmark.stats import final_rows, t_interval
-from helpers.benchmark.store import export_results, load_results, read_store
+from hqc_course import settings
+from hqc_course.benchmark.spec import get_config
+from hqc_course.benchmark.stats import final_rows, t_interval
+from hqc_course.benchmark.store import export_results, load_results, read_store
 
 __all__ = ["cap_share", "learning_curves", "scale_results", "summarize", "tuned_learning_rates"]
 
@@ -26,7 +26,7 @@ def scale_results(results_dir: Path | str | None = None, config: str = "scale") 
     While a benchmark still runs, its export is rewritten after every run; if only the store
     (``benchmark_<config>.jsonl``) is there, it is exported in memory. ``"planned_runs"``
     and ``len(rows)`` say how complete it is. ``results_dir`` defaults to the folder the command
-    writes to, :func:`helpers.settings.benchmark_results_dir`.
+    writes to, :func:`hqc_course.settings.benchmark_results_dir`.
     """
     folder = Path(results_dir) if results_dir is not None else settings.benchmark_results_dir()
     export, store = folder / f"benchmark_{config}.json", folder / f"benchmark_{config}.jsonl"
@@ -36,7 +36,7 @@ def scale_results(results_dir: Path | str | None = None, config: str = "scale") 
         header, rows, failures = read_store(store)
         return export_results(header, rows, failures, source=store.name)
     raise FileNotFoundError(f"no results of --config {config} in {folder}: run "
-                            f"python -m helpers.benchmark run --config {config}")
+                            f"python -m hqc_course.benchmark run --config {config}")
 
 
 def tuned_learning_rates(dataset: str, results_dir: Path | str | None = None, config: str = "scale",

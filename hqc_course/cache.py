@@ -6,7 +6,7 @@ A cache file holds the arrays, a JSON *record* of everything they were computed 
 ``meta``: circuit or recipe, data fingerprint, image digests …) and a sha256 of the arrays. It is
 used only when the record equals the caller's ``meta`` exactly and the checksum matches; anything
 else — another recipe, other data, a truncated or tampered file — is rebuilt and says why. Writes
-are atomic (:func:`helpers.files.atomic_path`), so a killed run never leaves half a file.
+are atomic (:func:`hqc_course.files.atomic_path`), so a killed run never leaves half a file.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.files import atomic_path
+from hqc_course.files import atomic_path
 
 __all__ = ["cached_arrays"]
 
@@ -68,7 +68,7 @@ def write_cache(path: Path, meta: Mapping[str, Any], arrays: Mapping[str, np.nda
 def cache_write_error(path: Path, error: OSError) -> OSError:
     """``error`` (same class) with a message that names the cache file and ``HQC_CACHE_DIR``. Notebook 10."""
     message = (f"cannot write the cache file {path} ({error.strerror or error}): the cache folder is $HQC_CACHE_DIR "
-               "if set (helpers.settings.cache_dir); set HQC_CACHE_DIR to a writable folder")
+               "if set (hqc_course.settings.cache_dir); set HQC_CACHE_DIR to a writable folder")
     return OSError(error.errno, message) if error.errno is not None else type(error)(message)
 
 

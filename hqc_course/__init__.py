@@ -18,8 +18,8 @@ checks it, imports inside functions included):
 
 ``plotting`` stands apart: it draws what it is given and imports no other module of the package.
 
-Importing ``helpers`` itself is cheap and has no side effects: submodules are imported where used,
-e.g. ``from helpers.data import load_mnist``.
+Importing ``hqc_course`` itself is cheap and has no side effects: submodules are imported where used,
+e.g. ``from hqc_course.data import load_mnist``.
 """
 
 __version__ = "0.1.0"

@@ -13,7 +13,7 @@ import numpy as np
 def run_environment() -> dict[str, Any]:
     """The package versions, Keras backend, CPU and Python of this process. Introduced in notebook 07.
 
-    The benchmark records it with every run (``helpers.benchmark``), so a result says what made it.
+    The benchmark records it with every run (``hqc_course.benchmark``), so a result says what made it.
     """
     from importlib.metadata import PackageNotFoundError, version
 
