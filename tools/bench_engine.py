@@ -47,6 +47,8 @@ def spread(values: list[float]) -> dict:
 
 # ------------------------------------------------------------------ the grid, 1 and 2 workers
 def grid_config(quick: bool):
+    """The small grid this tool times on 1 and 2 workers: a measuring instrument, not a benchmark the chapters read,
+    so it is not one of hqc_course.benchmark.CONFIGS (its store lives in a temporary folder and is thrown away)."""
     from hqc_course.benchmark import BenchmarkConfig, SizePlan
 
     return BenchmarkConfig(name="engine-speed", datasets=("mnist",), n_test=1000, lr_grid=(1e-3,), epochs=2 if quick else 20,
