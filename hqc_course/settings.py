@@ -86,31 +86,30 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip() not in ("", "0")
 
 
-def data_dir() -> Path:
-    """The offline datasets folder: ``$HQC_DATA_DIR``, else the checkout's ``data/``, else the user data folder.
-
-    Introduced in notebook 00. The course only reads it (it may be a shared, read-only folder).
-    """
-    if (env := _env_path("HQC_DATA_DIR")) is not None:
+def _env_checkout_or_user(variable: str, user_folder: str) -> Path:
+    """``$variable`` if set, else the checkout's ``data/``, else platformdirs' ``user_folder`` for the course."""
+    if (env := _env_path(variable)) is not None:
         return env
     if (root := checkout_root()) is not None:
         return root / "data"
     import platformdirs
 
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return Path(getattr(platformdirs, user_folder)(APP_NAME, appauthor=False))
+
+
+def data_dir() -> Path:
+    """The offline datasets folder: ``$HQC_DATA_DIR``, else the checkout's ``data/``, else the user data folder.
+
+    Introduced in notebook 00. The course only reads it (it may be a shared, read-only folder).
+    """
+    return _env_checkout_or_user("HQC_DATA_DIR", "user_data_dir")
 
 
 def cache_dir() -> Path:
     """Where chapters 10 and 11 write their caches: ``$HQC_CACHE_DIR``, else the checkout's ``data/``, else the
     user cache folder (never ``site-packages``, never ``$HQC_DATA_DIR``). Introduced in notebook 10.
     """
-    if (env := _env_path("HQC_CACHE_DIR")) is not None:
-        return env
-    if (root := checkout_root()) is not None:
-        return root / "data"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+    return _env_checkout_or_user("HQC_CACHE_DIR", "user_cache_dir")
 
 
 def offline() -> bool:
