@@ -500,7 +500,7 @@ def featurize_dataset(data, kind: str, seed: int, cache: bool = True):
 def train_benchmark_run(request: Any) -> dict[str, Any]:
     """One run of ``hqc_course.benchmark --config quanvolution``: features of one control, then the classifier.
 
-    Introduced in notebook 10. ``request`` is a :class:`hqc_course.training.RunRequest` whose
+    Introduced in notebook 10. ``request`` is a :class:`hqc_course.runs.RunRequest` whose
     ``options["filter"]`` names the control (one of :data:`FILTERS`). The seed fixes the MNIST
     subset, the random filter (quantum or classical) and the classifier's initial weights and
     batch order.

@@ -8,18 +8,17 @@ the *validation* loss (best weights restored), then one evaluation on the test s
 epoch cap, patience, batch size), defined once so that the chapters that train that model again
 (05 and 08) cannot drift apart.
 
-For the benchmark (chapter 07), :class:`RunRequest` says what one run trains, and
-:func:`result_row` turns its :class:`TrainingResult` into the row the results file holds;
+For the benchmark (chapter 07), :class:`~hqc_course.runs.RunRequest` (defined in
+:mod:`hqc_course.runs`, re-exported here) says what one run trains, and :func:`result_row` turns its :class:`TrainingResult` into the row the results file holds;
 every trainer of the benchmark (:func:`train_benchmark_run` here, and those of
 :mod:`hqc_course.quanvolution` and :mod:`hqc_course.transfer`) builds its row with it.
 """
 
 from __future__ import annotations
 
-import base64
 import statistics
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +29,7 @@ from hqc_course.data import Dataset, load_dataset
 from hqc_course.instruments import BottleneckProbe, bottleneck_report, has_bottleneck
 from hqc_course.models import compile_classifier, create_model, trainable_params
 from hqc_course.reproducibility import set_seed
+from hqc_course.runs import RunRequest, decode_correct, encode_correct
 
 __all__ = ["MNIST_RECIPE", "EpochTimer", "RunRequest", "TrainingResult", "decode_correct", "result_row",
            "train_and_evaluate", "train_benchmark_run"]
@@ -146,50 +146,8 @@ def train_and_evaluate(model: keras.Model, data: Dataset, name: str | None = Non
 
 
 # ------------------------------------------------------------------ one run of the benchmark
-@dataclass(frozen=True)
-class RunRequest:
-    """What one run of the benchmark trains, on what, and how. Introduced in notebook 07.
-
-    ``options`` are the model's own settings from the benchmark's catalogue
-    (:mod:`hqc_course.benchmark.catalogue`), e.g. ``{"kind": "hybrid", "n_qubits": 4}``.
-    """
-
-    dataset: str
-    n_train: int | None  # None: all training images left after validation
-    n_val: int
-    n_test: int | None  # None: the whole official test split
-    seed: int
-    learning_rate: float
-    max_epochs: int
-    patience: int
-    batch_size: int = 32
-    steps_per_execution: int = 1
-    instruments: bool = False  # record the bottleneck's quantiles and gradient per epoch (models with one)
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for name in ("n_val", "max_epochs", "batch_size", "steps_per_execution"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 0:
-            raise ValueError(f"patience must be a non-negative integer, got {self.patience!r}")
-        if not (isinstance(self.learning_rate, float) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive float, got {self.learning_rate!r}")
-
-
 #: images whose bottleneck the instruments follow (the first ones of the validation split)
 PROBE_IMAGES = 512
-
-
-def encode_correct(correct: np.ndarray) -> str:
-    """Which test images a model got right, packed 8 to a byte, as base64 text (for the results file)."""
-    return base64.b64encode(np.packbits(np.asarray(correct, dtype=bool)).tobytes()).decode("ascii")
-
-
-def decode_correct(text: str, n: int) -> np.ndarray:
-    """The inverse of :func:`encode_correct`: ``n`` booleans, one per test image. Introduced in notebook 07."""
-    return np.unpackbits(np.frombuffer(base64.b64decode(text), dtype=np.uint8), count=n).astype(bool)
 
 
 def _rounded(values: Sequence[float], digits: int = 5) -> list[float]:

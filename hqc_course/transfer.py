@@ -432,7 +432,7 @@ def _features_for_benchmark() -> tuple[dict[str, np.ndarray], dict[str, Any], An
 def train_benchmark_run(request: Any) -> dict[str, Any]:
     """One run of ``hqc_course.benchmark --config transfer``: a head on the frozen trunk's cat/dog features.
 
-    Introduced in notebook 11. ``request`` is a :class:`hqc_course.training.RunRequest` whose
+    Introduced in notebook 11. ``request`` is a :class:`hqc_course.runs.RunRequest` whose
     ``options["head"]`` names the head (one of :data:`HEADS`); ``n_train`` and ``n_val`` count
     cat and dog training images, and the test set is the 2,000 cat and dog test images (or
     ``n_test`` of them). The seed fixes the split, the head's initial weights and the batch

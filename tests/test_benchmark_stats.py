@@ -13,7 +13,7 @@ from hqc_course.benchmark import (
     t_interval,
     verdict,
 )
-from hqc_course.training import decode_correct, encode_correct
+from hqc_course.runs import decode_correct, encode_correct
 
 
 def rows_for(pairs, data="MNIST", size="20", a="hybrid_4q", b="twin_4q"):

@@ -7,6 +7,9 @@ subpackage's ``__init__``, which only re-exports them.
 """
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,7 @@ HELPERS = Path(__file__).resolve().parent.parent / "hqc_course"
 
 # layer of each module; a module may import hqc_course modules of strictly lower layers only
 LAYER = {
-    "settings": 0, "files": 0, "reproducibility": 0, "course": 0,
+    "settings": 0, "files": 0, "reproducibility": 0, "course": 0, "runs": 0,
     "data": 1, "cache": 1, "isolate": 1,
     "circuits": 2,
     "statevector": 3, "qiskit_circuits": 3,
@@ -82,3 +85,14 @@ def test_module_imports_only_lower_layers(module):
         return
     upward = sorted(m for m in imports if LAYER.get(m, 99) >= LAYER[module])
     assert not upward, f"hqc_course.{module} (layer {LAYER[module]}) imports {upward} from its own or a higher layer"
+
+
+def test_the_benchmark_imports_without_keras_or_tensorflow():
+    """The driver, the Dask workers and every reader of results import the benchmark; only a run's own
+    process needs Keras (its trainer is imported when the run starts), and loading it costs seconds."""
+    code = ("import sys, hqc_course.benchmark, hqc_course.benchmark.__main__; "
+            "print(sorted(m for m in ('keras', 'tensorflow', 'jax', 'torch', 'pennylane') if m in sys.modules))")
+    env_path = str(HELPERS.parent)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=env_path, env={**os.environ, "PYTHONPATH": env_path})
+    assert out.stdout.strip() == "[]", f"importing hqc_course.benchmark loaded {out.stdout.strip()}"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from hqc_course import quanvolution as Q
+from hqc_course.runs import RunRequest
 from hqc_course.settings import ci
-from hqc_course.training import RunRequest
 
 
 def digits(n=6, seed=0, size=28):

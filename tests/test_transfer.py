@@ -5,8 +5,8 @@ import pytest
 
 from hqc_course import transfer as T
 from hqc_course.data import DataFingerprint, dataset_available
+from hqc_course.runs import RunRequest
 from hqc_course.settings import ci
-from hqc_course.training import RunRequest
 
 FAKE_FP = DataFingerprint("cifar10", "jpeg-copy", "folder", "cifar10_jpeg.npz", "0" * 64)
 

@@ -110,7 +110,7 @@ def measure_overhead(repeats: int) -> dict:
     from distributed import Client, LocalCluster
 
     from hqc_course.isolate import pack, run_isolated
-    from hqc_course.training import RunRequest
+    from hqc_course.runs import RunRequest
 
     request = RunRequest("mnist", 10, 10, 10, 0, 1e-3, 1, 0)
     out = {"submit_to_start": [], "start_to_trainer_warm": [], "start_to_trainer_fresh": []}

@@ -1,7 +1,10 @@
 """Every model the benchmark can train: its name, its trainer and the trainer's options.
 
-Introduced in notebook 07. The trainers are imported here directly, so the package's
-layering (``tests/test_layering.py``) sees every dependency of the benchmark.
+Introduced in notebook 07. The trainers are imported here, so the package's layering
+(``tests/test_layering.py``) sees every dependency of the benchmark. The image models' trainer,
+:func:`hqc_course.training.train_benchmark_run`, is imported when a run starts (see
+:func:`train_image_run`): importing :mod:`hqc_course.training` loads Keras and TensorFlow, several
+seconds that the driver, the Dask workers and every reader of results would otherwise pay for nothing.
 """
 
 from __future__ import annotations
@@ -10,12 +13,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hqc_course import quanvolution, training, transfer
+from hqc_course import quanvolution, transfer
+from hqc_course.runs import RunRequest
 
-__all__ = ["MODELS", "ModelEntry", "Trainer"]
+__all__ = ["MODELS", "ModelEntry", "Trainer", "train_image_run"]
 
-#: a trainer takes a :class:`hqc_course.training.RunRequest` and returns the run's row
-Trainer = Callable[[training.RunRequest], dict[str, Any]]
+#: a trainer takes a :class:`hqc_course.runs.RunRequest` and returns the run's row
+Trainer = Callable[[RunRequest], dict[str, Any]]
+
+
+def train_image_run(request: RunRequest) -> dict[str, Any]:
+    """One run of an image model: :func:`hqc_course.training.train_benchmark_run`. Introduced in notebook 07.
+
+    Imports the trainer (and with it Keras and TensorFlow) only when the run starts, in the run's own process.
+    """
+    from hqc_course.training import train_benchmark_run
+
+    return train_benchmark_run(request)
 
 
 @dataclass(frozen=True)
@@ -34,7 +48,7 @@ class ModelEntry:
 
 
 def _image(kind: str, n_qubits: int, description: str) -> ModelEntry:
-    return ModelEntry(training.train_benchmark_run, {"kind": kind, "n_qubits": n_qubits}, description, n_qubits)
+    return ModelEntry(train_image_run, {"kind": kind, "n_qubits": n_qubits}, description, n_qubits)
 
 
 MODELS: dict[str, ModelEntry] = {

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hqc_course.benchmark.spec import BenchmarkConfig
-from hqc_course.training import RunRequest
+from hqc_course.runs import RunRequest
 
 __all__ = ["PHASES", "RunKey", "TuningOutcome", "chosen_learning_rates", "epoch_cap", "known_runs", "plan_runs",
            "ready_runs", "request_for", "tuning_outcomes"]

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from hqc_course.benchmark.spec import PAIRS, StatisticsPlan
-from hqc_course.training import decode_correct
+from hqc_course.runs import decode_correct
 
 __all__ = ["comparisons", "final_rows", "judge", "judgement", "paired_comparison", "t_interval", "verdict"]
 
