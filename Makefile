@@ -57,7 +57,8 @@ test-backends: install install-torch
 	KERAS_BACKEND=torch $(PY) -m pytest -p no:cacheprovider $(LAYER_TESTS)
 
 # The unit tests on Python 3.12 (what Colab runs, and what PennyLane 0.46 will require), with the same pins;
-# the slow ones (the real quick benchmark, the real CIFAR split) run once, in the main run.
+# the slow ones (the real quick benchmark, the real CIFAR split, the runner's kill and lock tests, each with a
+# driver process and a cluster of its own) run once, in the main run.
 $(STAMP312): requirements.txt pyproject.toml
 	test -x $(VENV312)/bin/python || $(PY312) -m venv $(VENV312)
 	$(VENV312)/bin/python -m pip install --quiet --upgrade pip

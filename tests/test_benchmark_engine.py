@@ -1,7 +1,8 @@
 """hqc_course.benchmark on real Dask processes on localhost: the runner, its faults and its bad input.
 
 Fake trainers (tests/benchmark_fakes.py) keep the runs short; the clusters, worker processes,
-run processes, kills and locks are real. The real trainers run in the slow tests at the end.
+run processes, kills and locks are real. The real trainers run in the slow tests at the end. The kill and lock
+tests that start a driver process (each with a cluster of its own, tens of seconds) are marked slow too.
 """
 
 import json
@@ -116,6 +117,7 @@ def test_no_more_runs_in_flight_than_the_cluster_has_threads(tmp_path):
 
 
 # ------------------------------------------------------------------ (a) a worker killed mid-run
+@pytest.mark.slow  # a driver process with a cluster of its own
 def test_a_worker_killed_mid_run_has_its_run_redone_elsewhere(tmp_path):
     store = tmp_path / "s.jsonl"
     proc = driver(store, tmp_path, sleep="4")
@@ -135,6 +137,7 @@ def test_a_worker_killed_mid_run_has_its_run_redone_elsewhere(tmp_path):
 
 
 # ------------------------------------------------------------------ (b) the driver killed
+@pytest.mark.slow  # a driver process with a cluster of its own
 def test_a_killed_driver_loses_nothing_and_a_rerun_completes_only_what_is_missing(tmp_path):
     store = tmp_path / "s.jsonl"
     proc = driver(store, tmp_path, sleep="2")
@@ -228,6 +231,7 @@ def test_cluster_options_are_checked(options, match):
 
 
 # ------------------------------------------------------------------ (e) a second driver on the same store
+@pytest.mark.slow  # a driver process with a cluster of its own
 def test_a_second_driver_on_the_same_store_is_refused_naming_the_holder(tmp_path, capsys):
     store = tmp_path / "s.jsonl"
     proc = driver(store, tmp_path, sleep="3")
