@@ -9,18 +9,21 @@ TORCH_STAMP := $(VENV)/.installed-torch
 PY312  ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3.12)
 VENV312 := .venv-py312
 STAMP312 := $(VENV312)/.installed
+# uv, which installs every environment's packages (venv.mk); `make` alone still means `make install`
+include venv.mk
+.DEFAULT_GOAL := install
 
 .PHONY: install install-torch lab test test-backends test-py312 lint notebooks bench-layer clean-venv
 
 install: $(STAMP)
 
 # Re-install when the pins or the package metadata change.
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml $(UV)
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python >= 3.11 needed (PennyLane 0.45), found " + sys.version.split()[0]'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -r requirements.txt
-	$(PY) -m pip install --no-deps -e .
+	$(PY) -m pip install --quiet --upgrade pip
+	$(call uv_install,$(PY),-r requirements.txt)
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 # The optional torch backend (make test checks the quantum layer under it).
@@ -59,10 +62,10 @@ test-backends: install install-torch
 # The unit tests on Python 3.12 (what Colab runs, and what PennyLane 0.46 will require), with the same pins;
 # the slow ones (the real quick benchmark, the real CIFAR split, the runner's kill and lock tests, each with a
 # driver process and a cluster of its own) run once, in the main run.
-$(STAMP312): requirements.txt pyproject.toml
+$(STAMP312): requirements.txt pyproject.toml $(UV)
 	test -x $(VENV312)/bin/python || $(PY312) -m venv $(VENV312)
 	$(VENV312)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV312)/bin/python -m pip install --quiet -r requirements.txt
+	$(call uv_install,$(VENV312)/bin/python,-r requirements.txt)
 	$(VENV312)/bin/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP312)
 
@@ -93,8 +96,7 @@ bench-layer: install install-torch
 	$(PY) -m tools.bench_layer
 
 clean-venv:
-	rm -rf $(VENV) $(VENV312)
+	rm -rf $(VENV) $(VENV312) $(UV_VENV)
 
-include venv.mk
 include tfq.mk
 include site.mk

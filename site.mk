@@ -37,7 +37,7 @@ endef
 
 .PHONY: site test-site site-mathjax site-chromium clean-site
 
-$(SITE_STAMP): requirements-site.txt venv.mk
+$(SITE_STAMP): requirements-site.txt venv.mk $(UV)
 	$(call fresh_venv,SITE_PYTHON,$(SITE_VENV),$(SITE_PIP),requirements-site.txt,tools/check_pins.py requirements-site.txt)
 
 site-mathjax:

@@ -87,7 +87,7 @@ ifeq ($(TFQ_UNSUPPORTED),)
 tfq: $(TFQ_STAMP) $(TFQ_EDITABLE) tfq-kernel
 
 # From scratch: packages dropped from the pins must not linger in the environment.
-$(TFQ_STAMP): requirements-tfq.txt venv.mk
+$(TFQ_STAMP): requirements-tfq.txt venv.mk $(UV)
 	$(call fresh_venv,TFQ_PYTHON,$(TFQ_VENV),$(TFQ_PIP),requirements-tfq.txt,-c "$$TFQ_FREEZE_CHECK")
 
 # The course package, without dependencies (hqc_course.data imports only numpy when imported).
