@@ -2,8 +2,8 @@
 #
 # uv installs the packages of every environment, from the same pins as pip would, and faster: a fresh
 # .venv-py312 from requirements.txt took 118 s with pip (the benchmark grid running beside it) and 58 s with
-# uv on the idle machine, both with warm caches; .venv-tfq took 22 s and .venv-site 9 s (209 s and 82 s with
-# pip in the CI before). --compile-bytecode: pip writes every module's .pyc when it installs, uv only when
+# uv on the idle machine, both with warm caches; in the CI .venv-tfq took 25 s and .venv-site 12 s (209 s and
+# 82 s with pip, by hand). --compile-bytecode: pip writes every module's .pyc when it installs, uv only when
 # asked; where PYTHONDONTWRITEBYTECODE is set (this machine and its CI), no .pyc is ever written later, and
 # every process would compile TensorFlow's sources again when it imports it (14 s instead of 8 s).
 # uv itself lives in .venv-uv, a small environment of its own, so that it is in none of the environments it
