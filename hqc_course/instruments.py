@@ -18,13 +18,14 @@ uses its running statistics and is not updated, so measuring never changes the m
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import keras
 import numpy as np
 
-__all__ = ["QUANTILES", "BottleneckProbe", "block_input_gradients", "block_jacobian_norms",
-           "bottleneck_features", "bottleneck_report", "has_bottleneck"]
+__all__ = ["QUANTILES", "BottleneckProbe", "FirstEpoch", "block_input_gradients", "block_jacobian_norms",
+           "bottleneck_features", "bottleneck_report", "first_epoch", "has_bottleneck"]
 
 #: the quantiles recorded for the bottleneck's features
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -168,3 +169,58 @@ class BottleneckProbe(keras.callbacks.Callback):
         self.records.append({"quantiles": _round(np.quantile(z, QUANTILES)),
                              "grad_norm_median": float(f"{np.median(norms):.5g}"),
                              "grad_norm_mean": float(f"{np.mean(norms):.5g}")})
+
+
+@dataclass(frozen=True)
+class FirstEpoch:
+    """What the first epoch did to the gradient reaching a model's bottleneck, against a reference model.
+
+    Introduced in notebook 05, made by :func:`first_epoch`. Gradients are the median ``‖∂ℓ/∂z‖``
+    per image.
+    """
+
+    model: str
+    reference: str
+    start: float  #: the model's gradient before training
+    reference_start: float
+    first: float  #: the model's gradient after its first epoch
+    reference_first: float
+    growth_needed: float
+    share_needed: float
+
+    @property
+    def start_ratio(self) -> float:
+        """How many times more gradient reached the reference's bottleneck before training."""
+        return self.reference_start / self.start
+
+    @property
+    def growth(self) -> float:
+        """The model's gradient after one epoch, as a multiple of its gradient before training."""
+        return self.first / self.start
+
+    @property
+    def escaped(self) -> bool:
+        """Whether the model left a flat start within one epoch: its gradient grew more than
+        ``growth_needed`` times and reached at least ``share_needed`` of the reference's."""
+        return self.growth > self.growth_needed and self.first >= self.share_needed * self.reference_first
+
+
+def first_epoch(before: dict[str, dict[str, Any]], records: dict[str, list[dict[str, Any]]], model: str,
+                reference: str, growth_needed: float = 2.0, share_needed: float = 0.5) -> FirstEpoch:
+    """Did ``model`` get off a flat start in its first epoch? Introduced in notebook 05.
+
+    ``before`` maps model names to :func:`bottleneck_report` results taken before training, and
+    ``records`` to :attr:`BottleneckProbe.records`. The verdict (:attr:`FirstEpoch.escaped`) needs the
+    model's gradient to grow more than ``growth_needed`` times in its first epoch *and* to reach at
+    least ``share_needed`` of the reference's (its twin's) after that epoch.
+    """
+    for name in (model, reference):
+        if name not in before or not records.get(name):
+            raise ValueError(f"first_epoch needs a report before training and at least one epoch's record for {name!r}; "
+                             f"reports exist for {sorted(before)}, records for {sorted(k for k, v in records.items() if v)}")
+    start = before[model]["grad_norm_median"]
+    if not start > 0:
+        raise ValueError(f"{model!r} had a gradient of {start!r} before training: the growth needs a positive start")
+    return FirstEpoch(model, reference, start, before[reference]["grad_norm_median"],
+                      records[model][0]["grad_norm_median"], records[reference][0]["grad_norm_median"],
+                      growth_needed, share_needed)
