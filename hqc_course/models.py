@@ -93,20 +93,25 @@ def compile_classifier(model: keras.Model, learning_rate: float = 1e-3, steps_pe
 
 
 def _classifier(trunk: keras.Model, head: list, num_classes: int, seed: int, name: str,
-                learning_rate: float) -> keras.Model:
+                learning_rate: float, steps_per_execution: int) -> keras.Model:
     model = keras.Sequential(
         [keras.Input(shape=trunk.input_shape[1:]), trunk, *head,
          layers.Dense(num_classes, activation="softmax", kernel_initializer=_init(seed, 9), name="classes")],
         name=name,
     )
-    return compile_classifier(model, learning_rate)
+    return compile_classifier(model, learning_rate, steps_per_execution)
 
 
 def create_cnn(input_shape: Sequence[int], num_classes: int = 10, seed: int = 0,
-               learning_rate: float = 1e-3) -> keras.Model:
-    """The blog post's CNN: trunk → Dense(num_classes, softmax). Introduced in notebook 01."""
+               learning_rate: float = 1e-3, *, steps_per_execution: int = 1) -> keras.Model:
+    """The blog post's CNN: trunk → Dense(num_classes, softmax). Introduced in notebook 01.
+
+    Every model builder compiles what it builds (:func:`compile_classifier`, with its
+    ``learning_rate`` and ``steps_per_execution``).
+    """
     shape = _check_shape(input_shape, num_classes)
-    return _classifier(create_cnn_trunk(shape, seed), [], num_classes, seed, "cnn", learning_rate)
+    return _classifier(create_cnn_trunk(shape, seed), [], num_classes, seed, "cnn", learning_rate,
+                       steps_per_execution)
 
 
 def _bottleneck(n_qubits: int, seed: int) -> keras.Sequential:
@@ -136,6 +141,8 @@ def create_hybrid_model(
     chunk_size: int = 32,
     simulator: str = "statevector",
     angle_scale: float = 1.0,
+    *,
+    steps_per_execution: int = 1,
 ) -> keras.Model:
     """Trunk → bottleneck (Dense(n_qubits) → BatchNorm → sigmoid) → QuantumLayer → Dense(num_classes, softmax).
 
@@ -167,7 +174,7 @@ def create_hybrid_model(
         name = "hybrid_half_angle" if (angle_scale == 0.5 and name == "hybrid") else f"{name}_scaled"
         block = [layers.Rescaling(float(angle_scale), name="angle_scale"), quantum]
     return _classifier(create_cnn_trunk(shape, seed), [_bottleneck(n_qubits, seed), *block],
-                       num_classes, seed, name, learning_rate)
+                       num_classes, seed, name, learning_rate, steps_per_execution)
 
 
 def create_classical_baseline(
@@ -177,6 +184,8 @@ def create_classical_baseline(
     n_layers: int = 1,
     seed: int = 0,
     learning_rate: float = 1e-3,
+    *,
+    steps_per_execution: int = 1,
 ) -> keras.Model:
     """The hybrid's classical twin: the QNN replaced by :class:`RingDense`.
 
@@ -188,7 +197,7 @@ def create_classical_baseline(
     CircuitSpec(n_qubits, n_layers)  # same validation as the hybrid
     block = RingDense(units=n_qubits, n_layers=n_layers, seed=seed * 1000 + 5, name="classical_block")
     return _classifier(create_cnn_trunk(shape, seed), [_bottleneck(n_qubits, seed), block],
-                       num_classes, seed, "twin", learning_rate)
+                       num_classes, seed, "twin", learning_rate, steps_per_execution)
 
 
 def create_identity_control(
@@ -197,6 +206,8 @@ def create_identity_control(
     n_qubits: int = 4,
     seed: int = 0,
     learning_rate: float = 1e-3,
+    *,
+    steps_per_execution: int = 1,
 ) -> keras.Model:
     """The hybrid without its quantum block: the bottleneck's features straight into the classifier.
 
@@ -207,24 +218,26 @@ def create_identity_control(
     shape = _check_shape(input_shape, num_classes)
     CircuitSpec(n_qubits)  # same validation of the width as the hybrid
     return _classifier(create_cnn_trunk(shape, seed), [_bottleneck(n_qubits, seed)], num_classes, seed,
-                       "identity", learning_rate)
+                       "identity", learning_rate, steps_per_execution)
 
 
 def create_model(kind: str, input_shape: Sequence[int], num_classes: int = 10, n_qubits: int = 4,
-                 n_layers: int = 1, seed: int = 0, learning_rate: float = 1e-3) -> keras.Model:
-    """Any model of the benchmark by name (one of :data:`MODEL_KINDS`). Introduced in notebook 07."""
+                 n_layers: int = 1, seed: int = 0, learning_rate: float = 1e-3, *,
+                 steps_per_execution: int = 1) -> keras.Model:
+    """Any model of the benchmark by name (one of :data:`MODEL_KINDS`), compiled. Introduced in notebook 07."""
     if kind not in MODEL_KINDS:
         raise ValueError(f"unknown model kind {kind!r}: allowed {', '.join(map(repr, MODEL_KINDS))}")
+    compiled = {"steps_per_execution": steps_per_execution}
     if kind == "cnn":
-        return create_cnn(input_shape, num_classes, seed, learning_rate)
+        return create_cnn(input_shape, num_classes, seed, learning_rate, **compiled)
     if kind == "twin":
-        return create_classical_baseline(input_shape, num_classes, n_qubits, n_layers, seed, learning_rate)
+        return create_classical_baseline(input_shape, num_classes, n_qubits, n_layers, seed, learning_rate, **compiled)
     if kind == "identity":
-        return create_identity_control(input_shape, num_classes, n_qubits, seed, learning_rate)
+        return create_identity_control(input_shape, num_classes, n_qubits, seed, learning_rate, **compiled)
     return create_hybrid_model(
         input_shape, num_classes, n_qubits, n_layers,
         entangle=kind != "hybrid_no_entanglement", freeze_quantum=kind == "hybrid_frozen",
-        seed=seed, learning_rate=learning_rate, angle_scale=0.5 if kind == "hybrid_half_angle" else 1.0,
+        seed=seed, learning_rate=learning_rate, angle_scale=0.5 if kind == "hybrid_half_angle" else 1.0, **compiled,
     )
 
 

@@ -459,7 +459,7 @@ def measure_precompute_rate(spec: QuanvSpec, images: Any, method: str = "exact",
 
 # ----------------------------------------------------------------- classifier
 def create_quanv_classifier(input_shape: tuple[int, ...] = (14, 14, 4), num_classes: int = 10, seed: int = 0,
-                            learning_rate: float = 1e-3):
+                            learning_rate: float = 1e-3, *, steps_per_execution: int = 1):
     """The small classifier every control shares: Flatten → Dense(num_classes, softmax), as in PennyLane's demo.
 
     Introduced in notebook 10. A linear read-out, so any difference between controls comes
@@ -478,7 +478,7 @@ def create_quanv_classifier(input_shape: tuple[int, ...] = (14, 14, 4), num_clas
         keras.layers.Dense(num_classes, activation="softmax",
                            kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 1000 + 9), name="classes"),
     ], name="quanv_classifier")
-    return compile_classifier(model, learning_rate)
+    return compile_classifier(model, learning_rate, steps_per_execution)
 
 
 def featurize_dataset(data, kind: str, seed: int, cache: bool = True):
@@ -508,7 +508,6 @@ def train_benchmark_run(request: Any) -> dict[str, Any]:
     import keras
 
     from hqc_course.data import load_dataset
-    from hqc_course.models import compile_classifier
     from hqc_course.reproducibility import set_seed
     from hqc_course.training import result_row, train_and_evaluate
 
@@ -522,8 +521,7 @@ def train_benchmark_run(request: Any) -> dict[str, Any]:
     features, info = featurize_dataset(data, kind, request.seed)
     set_seed(request.seed)
     model = create_quanv_classifier(features.input_shape, data.num_classes, seed=request.seed,
-                                    learning_rate=request.learning_rate)
-    compile_classifier(model, request.learning_rate, steps_per_execution=request.steps_per_execution)
+                                    learning_rate=request.learning_rate, steps_per_execution=request.steps_per_execution)
     result = train_and_evaluate(model, features, epochs=request.max_epochs, patience=request.patience,
                                 batch_size=request.batch_size)
     row = result_row(result, data, request, filter=kind, feature_seconds=round(info["seconds"], 3),

@@ -27,7 +27,7 @@ import numpy as np
 
 from hqc_course.data import Dataset, load_dataset
 from hqc_course.instruments import BottleneckProbe, bottleneck_report, has_bottleneck
-from hqc_course.models import compile_classifier, create_model, trainable_params
+from hqc_course.models import create_model, trainable_params
 from hqc_course.reproducibility import set_seed
 from hqc_course.runs import RunRequest, decode_correct, encode_correct
 
@@ -194,8 +194,7 @@ def train_benchmark_run(request: RunRequest) -> dict[str, Any]:
                         verbose=False)
     set_seed(request.seed)
     model = create_model(kind, data.input_shape, data.num_classes, n_qubits=n_qubits, seed=request.seed,
-                         learning_rate=request.learning_rate)
-    compile_classifier(model, request.learning_rate, steps_per_execution=request.steps_per_execution)
+                         learning_rate=request.learning_rate, steps_per_execution=request.steps_per_execution)
     probe = None
     if request.instruments and has_bottleneck(model):
         probe = BottleneckProbe(data.x_val[:PROBE_IMAGES], data.y_val[:PROBE_IMAGES])

@@ -375,7 +375,8 @@ def target_dataset(features: dict[str, np.ndarray], n_train: int, n_val: int, n_
 
 # ----------------------------------------------------------------- heads
 def create_transfer_head(kind: str, n_features: int = 128, num_classes: int = 2, n_qubits: int = 4,
-                         n_layers: int = 3, seed: int = 0, learning_rate: float = 1e-3):
+                         n_layers: int = 3, seed: int = 0, learning_rate: float = 1e-3, *,
+                         steps_per_execution: int = 1):
     """A head on the frozen trunk's features (one of :data:`HEADS`). Introduced in notebook 11.
 
     ``"classical"`` and ``"dressed_quantum"`` share everything but their middle block: the
@@ -410,7 +411,7 @@ def create_transfer_head(kind: str, n_features: int = 128, num_classes: int = 2,
     model = keras.Sequential([keras.Input(shape=(n_features,)), *block,
                               layers.Dense(num_classes, activation="softmax", kernel_initializer=init(9),
                                            name="classes")], name=f"head_{kind}")
-    return compile_classifier(model, learning_rate)
+    return compile_classifier(model, learning_rate, steps_per_execution)
 
 
 # ----------------------------------------------------------------- benchmark
@@ -440,7 +441,6 @@ def train_benchmark_run(request: Any) -> dict[str, Any]:
     """
     import keras
 
-    from hqc_course.models import compile_classifier
     from hqc_course.reproducibility import set_seed
     from hqc_course.training import result_row, train_and_evaluate
 
@@ -455,8 +455,7 @@ def train_benchmark_run(request: Any) -> dict[str, Any]:
     data = target_dataset(features, request.n_train, request.n_val, request.n_test, request.seed, name, fingerprint)
     set_seed(request.seed)
     model = create_transfer_head(head, data.input_shape[0], data.num_classes, seed=request.seed,
-                                 learning_rate=request.learning_rate)
-    compile_classifier(model, request.learning_rate, steps_per_execution=request.steps_per_execution)
+                                 learning_rate=request.learning_rate, steps_per_execution=request.steps_per_execution)
     result = train_and_evaluate(model, data, epochs=request.max_epochs, patience=request.patience,
                                 batch_size=request.batch_size)
     row = result_row(result, data, request, head=head, trunk_weights_sha256=record["weights_sha256"],

@@ -106,3 +106,46 @@ def test_the_course_models_train_on_this_backend(kind):
 def test_bad_arguments_raise_clear_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.fixture
+def compiles(monkeypatch):
+    """Every Model.compile call's steps_per_execution, in order."""
+    calls = []
+    original = keras.Model.compile
+
+    def counting(self, *args, **kwargs):
+        calls.append(kwargs.get("steps_per_execution", 1))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "compile", counting)
+    return calls
+
+
+@pytest.mark.parametrize("kind", MODEL_KINDS)
+def test_a_builder_compiles_once_with_the_steps_per_execution_it_is_given(kind, compiles):
+    model = create_model(kind, MNIST, 10, seed=0, learning_rate=3e-3, steps_per_execution=4)
+    assert compiles == [4] and model.steps_per_execution == 4
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(3e-3)
+
+
+def test_the_heads_of_chapters_10_and_11_compile_once_too(compiles):
+    from hqc_course.quanvolution import create_quanv_classifier
+    from hqc_course.transfer import create_transfer_head
+
+    assert create_quanv_classifier(steps_per_execution=8).steps_per_execution == 8
+    assert create_transfer_head("dressed_quantum", steps_per_execution=8).steps_per_execution == 8
+    assert compiles == [8, 8]
+
+
+def test_the_image_benchmark_run_compiles_its_model_once(compiles):
+    from hqc_course.data import dataset_available
+    from hqc_course.runs import RunRequest
+    from hqc_course.settings import ci
+    from hqc_course.training import train_benchmark_run
+
+    if not ci() and not dataset_available("mnist")[0]:
+        pytest.skip("MNIST not available")
+    row = train_benchmark_run(RunRequest(dataset="mnist", n_train=64, n_val=32, n_test=32, seed=0, learning_rate=1e-3,
+                                         max_epochs=1, patience=1, steps_per_execution=2, options={"kind": "cnn"}))
+    assert compiles == [2] and row["epochs_run"] == 1
