@@ -148,9 +148,9 @@ def plot_bottleneck_history(before: Mapping[str, Mapping[str, Any]], records: Ma
         ax.fill_between(epochs, q[:, 1], q[:, 3], color=color, alpha=0.35, label="25–75%")
         ax.plot(epochs, q[:, 2], color=color, label="median")
         ax.axhline(0.5, color="k", linestyle=":", linewidth=1)
-        ax.set(xlabel="epoch (0 = before training)", ylim=(0, 1), title=f"{name}: where z sits")
+        ax.set(xlabel="epoch (0 = before training)", ylabel="bottleneck feature z (dimensionless)", ylim=(0, 1),
+               title=f"{name}: where z sits")
         ax.legend(fontsize="small", loc="lower left")
-    axes[0].set_ylabel("bottleneck feature z (dimensionless)")
     for name, color in colors.items():
         g = [before[name]["grad_norm_median"]] + [r["grad_norm_median"] for r in records[name]]
         axes[-1].plot(np.arange(len(g)), g, marker=".", color=color, label=name)

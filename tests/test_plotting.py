@@ -27,6 +27,7 @@ def test_one_panel_per_model_and_one_for_the_gradients_drawn_from_the_records():
     grads = {line.get_label(): line.get_ydata() for line in axes[2].get_lines()}
     assert np.allclose(grads["hybrid"], [0.1, 0.5, 0.9]) and np.allclose(grads["twin"], [0.7, 0.6])
     assert axes[2].get_yscale() == "log" and "per image" in axes[2].get_ylabel()
+    assert all(ax.get_ylabel() == "bottleneck feature z (dimensionless)" for ax in axes[:2])  # every panel reads alone
     plt.close(fig)
 
 
