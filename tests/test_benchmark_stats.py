@@ -157,7 +157,12 @@ def test_the_test_images_add_their_variance_to_the_seeds():
     share_b = np.mean([decode_correct(r["test_correct"], n) for r in rows if r["model"] == "twin_4q"], axis=0)
     assert both["se test images"] == pytest.approx(np.sqrt(np.var(share_a - share_b, ddof=1) / n))
     assert both["se"] == pytest.approx(np.sqrt(seeds_only["se"] ** 2 + both["se test images"] ** 2))
-    assert both["ci half-width"] > seeds_only["ci half-width"]
+    # two variance components, two sets of degrees of freedom: Welch–Satterthwaite
+    vs, vt = both["se seeds"] ** 2, both["se test images"] ** 2
+    df_seeds = seeds_only["df"]  # the seeds' own: n − 1 paired, Welch's otherwise
+    assert both["df seeds"] == df_seeds
+    assert both["df"] == pytest.approx((vs + vt) ** 2 / (vs ** 2 / df_seeds + vt ** 2 / (n - 1)))
+    assert df_seeds < both["df"] < n - 1
     # the sentence says what its interval counts
     assert "95% CI, seeds and test images;" in judgement(both) and "95% CI, seeds only;" in judgement(seeds_only)
 
@@ -177,3 +182,28 @@ def test_the_interval_is_also_given_at_the_familys_level():
         assert c["family ci high"] - c["mean difference"] == pytest.approx(half)
         assert c["family ci half-width"] > c["ci half-width"]
         assert f"± {100 * half:.1f} at the family's level, 98.33% Bonferroni" in judgement(c)
+
+
+def test_a_test_images_dominated_error_gets_the_test_images_degrees_of_freedom():
+    # three seeds that agree to the image: all the uncertainty is the test set's, so the seeds' 2 df must not rule
+    rng = np.random.default_rng(1)
+    n = 10_000
+    a, b = rng.random(n) < 0.90, rng.random(n) < 0.88
+    rows = [{"phase": "final", "data_name": "MNIST", "size": "all", "model": model, "seed": seed,
+             "test_accuracy": float(correct.mean()) + 1e-4 * seed * (model == "hybrid_4q"), "n_test": n,
+             "test_correct": encode_correct(correct)} for seed in range(3) for model, correct in (("hybrid_4q", a), ("twin_4q", b))]
+    (c,) = judge(rows, StatisticsPlan(main=PLAN.main))["main"]
+    assert c["df seeds"] == 2 and c["df"] > 1000 and c["outcome"] == "a better"
+
+
+def test_a_difference_inside_the_margin_is_flagged_negligible_and_said_so():
+    a = [0.8010, 0.8021, 0.8003, 0.8018, 0.8007, 0.8014]
+    (c,) = judge(rows_for(zip(a, [x - 0.002 for x in a])), PLAN)["main"]
+    assert c["outcome"] == "a better" and c["negligible"] and "real but negligible" in judgement(c)
+    (big,) = judge(rows_for(zip(a, [x - 0.03 for x in a])), PLAN)["main"]
+    assert big["outcome"] == "a better" and not big["negligible"] and "negligible" not in judgement(big)
+
+
+def test_a_non_finite_accuracy_is_refused_with_its_cell_and_seed():
+    with pytest.raises(ValueError, match=r"MNIST, 20: hybrid_4q − twin_4q has a non-finite test accuracy at seeds \[1\]"):
+        judge(rows_for([(0.8, 0.7), (float("nan"), 0.7), (0.81, 0.72)]), PLAN)

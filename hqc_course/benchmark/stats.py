@@ -176,8 +176,12 @@ def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str,
     shared = sorted(set(a_all) & set(b_all))
     if len(shared) < plan.min_seeds:
         return None
-    xa = np.array([a_all[s]["test_accuracy"] for s in shared])
-    xb = np.array([b_all[s]["test_accuracy"] for s in shared])
+    xa = np.array([a_all[s]["test_accuracy"] for s in shared], dtype=float)
+    xb = np.array([b_all[s]["test_accuracy"] for s in shared], dtype=float)
+    if not (np.isfinite(xa).all() and np.isfinite(xb).all()):
+        bad = [s for s, x, y in zip(shared, xa, xb) if not (np.isfinite(x) and np.isfinite(y))]
+        raise ValueError(f"{data_name}, {size}: {a} − {b} has a non-finite test accuracy at seeds {bad}; "
+                         "a verdict needs a finite accuracy for every run (look at those runs in the store)")
     r = float(np.corrcoef(xa, xb)[0, 1]) if xa.std() > 0 and xb.std() > 0 else float("nan")
     paired = plan.pairing == "paired" or (plan.pairing == "by correlation" and np.isfinite(r) and r > 0)
     n = len(shared)
@@ -192,6 +196,10 @@ def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str,
     test_var = (_test_image_variance([a_all[s] for s in shared], [b_all[s] for s in shared])
                 if plan.interval == "seeds and test images" else None)
     se = float(np.sqrt(seed_var + (test_var or 0.0)))
+    df_seeds = df
+    if test_var:  # two variance components: Welch–Satterthwaite degrees of freedom (the test images' are N − 1)
+        n_images = a_all[shared[0]]["n_test"]
+        df = (seed_var + test_var) ** 2 / (seed_var ** 2 / df_seeds + test_var ** 2 / (n_images - 1))
     t_crit = float(stats.t.ppf(0.5 + plan.confidence / 2, df))
     if se > 0:
         p = float(2 * stats.t.sf(abs(diff) / se, df))
@@ -202,6 +210,7 @@ def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str,
     return {"data": data_name, "size": size, "a": a, "b": b, "seeds": n, "seed list": shared,
             "a accuracies": xa.tolist(), "b accuracies": xb.tolist(), "differences": (xa - xb).tolist(),
             "correlation": r, "test": "paired t" if paired else "Welch t", "df": float(df),
+            "df seeds": float(df_seeds),
             "mean difference": diff, "se": se, "se seeds": float(np.sqrt(seed_var)),
             "se test images": None if test_var is None else float(np.sqrt(test_var)),
             "ci low": diff - t_crit * se, "ci high": diff + t_crit * se, "ci half-width": t_crit * se,
@@ -217,12 +226,18 @@ def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan) -> dict[str, lis
     * the test chosen from the data (paired t when the two models' accuracies correlate
       positively over seeds, Welch's t otherwise), with its ``correlation`` reported;
     * a standard error that adds the seeds' variance and the test set's (``se seeds``,
-      ``se test images``), its interval and p-value, and the TOST p-value for a difference
-      within ± ``plan.equivalence_margin``;
+      ``se test images``), with Welch–Satterthwaite degrees of freedom for the sum (``df``; the
+      seeds' own are ``df seeds``, the test images' N − 1), its interval and p-value, and the
+      TOST p-value for a difference within ± ``plan.equivalence_margin``;
     * the interval at the family's level too (``family ci low``/``high``: Bonferroni at
-      ``1 − alpha / family size``), the level its Holm-adjusted verdict speaks at;
+      ``1 − alpha / family size``), a simultaneous interval for the family — conservative
+      next to Holm's step-down verdict, which can reject where it still covers zero;
     * Holm-adjusted p-values for both tests within its family, and an ``outcome``:
-      ``"a better"``, ``"b better"``, ``"equivalent"`` or ``"inconclusive"``.
+      ``"a better"``, ``"b better"``, ``"equivalent"`` or ``"inconclusive"``; ``negligible`` is
+      true when a difference is shown *and* shown to lie within the margin (real, but smaller
+      than the margin: not a win).
+
+    A non-finite test accuracy raises ``ValueError`` naming the cell and the seeds.
     """
     from scipy import stats
     from statsmodels.stats.multitest import multipletests
@@ -245,6 +260,8 @@ def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan) -> dict[str, lis
             half = float(stats.t.ppf(0.5 + level / 2, c["df"])) * c["se"]
             c.update({"family level": level, "family ci low": c["mean difference"] - half,
                       "family ci high": c["mean difference"] + half, "family ci half-width": half})
+            # a difference shown *and* shown to lie within the margin: real but smaller than the margin
+            c["negligible"] = c["holm p value"] <= plan.alpha and c["holm tost p"] <= plan.alpha
             if c["holm p value"] <= plan.alpha:
                 c["outcome"] = "a better" if c["mean difference"] > 0 else "b better"
             elif c["holm tost p"] <= plan.alpha:
@@ -266,10 +283,13 @@ def judgement(c: dict[str, Any]) -> str:
                f"; ± {100 * c['family ci half-width']:.1f} at the family's level, {c['family level']:.2%} "
                f"Bonferroni), {c['test']} (seed correlation {c['correlation']:+.2f}) p = {c['p value']:.3g}, "
                f"Holm over the {family} p = {c['holm p value']:.3g}")
+    tost = f"equivalence test (TOST, ±{margin:g} point) Holm p = {c['holm tost p']:.3g}"
     if c["outcome"] in ("a better", "b better"):
         better, worse = (c["a"], c["b"]) if c["outcome"] == "a better" else (c["b"], c["a"])
+        if c.get("negligible"):
+            return head + (f"{better} is better than {worse} by {abs(diff):.1f} points, a difference shown to lie "
+                           f"within ±{margin:g} point: real but negligible ({numbers}; {tost}).")
         return head + f"{better} is better than {worse} by {abs(diff):.1f} points ({numbers})."
-    tost = f"equivalence test (TOST, ±{margin:g} point) Holm p = {c['holm tost p']:.3g}"
     if c["outcome"] == "equivalent":
         return head + f"no difference larger than {margin:g} point ({tost}; {numbers})."
     return head + (f"inconclusive: neither a difference nor equivalence within ±{margin:g} point is shown "
