@@ -136,7 +136,8 @@ def train_and_evaluate(model: keras.Model, data: Dataset, name: str | None = Non
 
     return TrainingResult(
         name=name or model.name, test_accuracy=float(test_accuracy), test_loss=float(test_loss),
-        best_epoch=int(np.argmin(history.history["val_loss"])) + 1, epochs_run=len(timer.seconds),
+        # the epoch whose weights EarlyStopping restored (np.argmin would pick a NaN epoch: it never is the best)
+        best_epoch=stop.best_epoch + 1, epochs_run=len(timer.seconds),
         seconds_per_epoch=statistics.median(warm), first_epoch_seconds=timer.seconds[0],
         epoch_seconds=[round(s, 4) for s in timer.seconds],
         inference_seconds=inference, trainable_params=trainable_params(model),

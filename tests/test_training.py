@@ -76,3 +76,29 @@ def test_chapter_08_trains_chapter_05s_hybrid_with_the_one_recipe():
     assert "MNIST_RECIPE" in code
     typed = typed_recipe_values(code)
     assert not typed, f"chapter 08 types recipe values of its own instead of using MNIST_RECIPE: {typed}"
+
+
+def test_the_best_epoch_is_the_one_early_stopping_restored_not_a_nan_epoch(monkeypatch):
+    from types import SimpleNamespace
+
+    import keras
+    import numpy as np
+
+    class NanSecondEpoch(keras.callbacks.EarlyStopping):  # one diverged epoch: its validation loss is NaN
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                logs["val_loss"] = float("nan")
+            super().on_epoch_end(epoch, logs)
+
+    monkeypatch.setattr(keras.callbacks, "EarlyStopping", NanSecondEpoch)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    data = SimpleNamespace(x_train=x, y_train=y, x_val=x, y_val=y, x_test=x, y_test=y)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    result = train_and_evaluate(model, data, epochs=4, patience=4)
+    losses = result.history["val_loss"]
+    assert np.isnan(losses[1]) and result.epochs_run == 4
+    assert result.best_epoch == 1 + int(np.nanargmin(losses)) > 2  # np.argmin would say 2, the NaN epoch
