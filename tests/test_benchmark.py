@@ -160,6 +160,15 @@ def test_extensions_stop_at_the_allowed_number_and_say_the_choice_is_still_on_an
     assert o.complete and o.chosen == 3.333e-4 and o.on_edge
 
 
+def test_a_diverged_rate_never_wins_the_tuning():
+    c = BenchmarkConfig(name="x", datasets=("mnist",), sizes=(SizePlan(1000, 100, (0, 1), ("cnn",)),),
+                        lr_grid=(1e-3, 3e-3, 9e-3), lr_extensions=0, tuning_seeds=(100,), tuning_metric="val_loss")
+    for nan_rate in (1e-3, 3e-3):  # whether the NaN comes first or in the middle of the grid
+        rows = [tune_row("cnn", lr, 100, float("nan") if lr == nan_rate else 10 * lr) for lr in (1e-3, 3e-3, 9e-3)]
+        (o,) = tuning_outcomes(c, rows)
+        assert o.chosen == (3e-3 if nan_rate == 1e-3 else 1e-3)
+
+
 def test_learning_rate_is_chosen_on_the_metric_of_the_config_never_on_test():
     rows = [tune_row("cnn", 1e-3, 100, val_loss=0.2, val_accuracy=0.8),
             tune_row("cnn", 3e-3, 100, val_loss=0.3, val_accuracy=0.9)]

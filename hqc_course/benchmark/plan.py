@@ -9,6 +9,7 @@ the rows finished so far, so a benchmark that was interrupted re-plans exactly w
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -100,9 +101,16 @@ def _tuning_groups(config: BenchmarkConfig) -> list[tuple[str, str, str]]:
 
 
 def _better(config: BenchmarkConfig, a: tuple[float, float], b: tuple[float, float]) -> bool:
-    """Whether (score, rate) ``a`` beats ``b``: the metric's better direction, ties to the smaller rate."""
+    """Whether (score, rate) ``a`` beats ``b``: the metric's better direction, ties to the smaller rate.
+
+    A NaN score (a diverged run) loses to every finite one and never wins.
+    """
     sign = -1 if config.tuning_metric == "val_loss" else 1
-    return (sign * a[0], -a[1]) > (sign * b[0], -b[1])
+
+    def key(x: tuple[float, float]) -> tuple[float, float]:
+        return (sign * x[0] if math.isfinite(x[0]) else -math.inf, -x[1])
+
+    return key(a) > key(b)
 
 
 def tuning_outcomes(config: BenchmarkConfig, rows: Iterable[dict[str, Any]]) -> list[TuningOutcome]:
