@@ -9,6 +9,7 @@ from hqc_course.benchmark import (
     judge,
     judgement,
     paired_comparison,
+    pairing_check,
     summarize,
     t_interval,
     verdict,
@@ -105,6 +106,19 @@ def test_the_test_follows_the_measured_correlation_and_matches_scipy():
     assert welch["test"] == "Welch t" and welch["correlation"] < 0
     assert welch["p value"] == pytest.approx(stats.ttest_ind(a, b_against, equal_var=False).pvalue)
     assert "seed correlation +0.9" in judgement(paired) and "Welch t (seed correlation -0." in judgement(welch)
+
+
+def test_the_pairing_check_flags_a_welch_verdict_that_pairing_would_not_give():
+    # the hybrid ahead by 1.3 points, the two moving against each other over seeds (correlation < 0):
+    # Welch calls it, the paired test (what the shared seeds support) sees the larger spread of the differences
+    a = [0.8304, 0.8096, 0.8252, 0.8148, 0.8356, 0.8044, 0.8221, 0.8179, 0.8283, 0.8117]
+    b = [0.7972, 0.8170, 0.8004, 0.8118, 0.7920, 0.8222, 0.8035, 0.8087, 0.7993, 0.8139]
+    (c,) = pairing_check(rows_for(zip(a, b)), PLAN)
+    assert c["test"] == "Welch t" and c["correlation"] < 0
+    assert c["outcome"] == "a better" and c["paired outcome"] == "inconclusive" and c["changed"]
+    # positively correlated seeds: already paired, nothing moves
+    (same,) = pairing_check(rows_for(zip(a, [x - 0.01 for x in a])), PLAN)
+    assert same["test"] == "paired t" and not same["changed"] and same["p"] == same["paired p"]
 
 
 def test_tost_matches_statsmodels_when_only_seeds_count():

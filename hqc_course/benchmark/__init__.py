@@ -29,15 +29,24 @@ from hqc_course.benchmark.plan import RunKey, chosen_learning_rates, plan_runs, 
 from hqc_course.benchmark.report import cap_share, learning_curves, scale_results, summarize, tuned_learning_rates
 from hqc_course.benchmark.run import BenchmarkRun, run_benchmark
 from hqc_course.benchmark.spec import CONFIGS, PAIRS, BenchmarkConfig, Sensitivity, SizePlan, StatisticsPlan, get_config
-from hqc_course.benchmark.stats import comparisons, final_rows, judge, judgement, paired_comparison, t_interval, verdict
+from hqc_course.benchmark.stats import (
+                                       comparisons,
+                                       final_rows,
+                                       judge,
+                                       judgement,
+                                       paired_comparison,
+                                       pairing_check,
+                                       t_interval,
+                                       verdict,
+)
 from hqc_course.benchmark.store import (
-                                    ResultsMismatchError,
-                                    StoreLockedError,
-                                    export_results,
-                                    load_results,
-                                    merge_stores,
-                                    read_store,
-                                    write_export,
+                                       ResultsMismatchError,
+                                       StoreLockedError,
+                                       export_results,
+                                       load_results,
+                                       merge_stores,
+                                       read_store,
+                                       write_export,
 )
 
 __all__ = [
@@ -45,6 +54,6 @@ __all__ = [
     "ResultsMismatchError", "RunKey", "SchedulerUnreachableError", "Sensitivity", "SizePlan", "StatisticsPlan",
     "StoreLockedError", "cap_share", "chosen_learning_rates", "comparisons", "estimate_seconds", "export_results",
     "final_rows", "get_config", "judge", "judgement", "learning_curves", "load_results", "merge_stores",
-    "paired_comparison", "plan_runs", "read_store", "ready_runs", "run_benchmark", "scale_results", "summarize",
-    "t_interval", "tuned_learning_rates", "tuning_outcomes", "verdict", "write_export",
+    "paired_comparison", "pairing_check", "plan_runs", "read_store", "ready_runs", "run_benchmark", "scale_results",
+    "summarize", "t_interval", "tuned_learning_rates", "tuning_outcomes", "verdict", "write_export",
 ]

@@ -28,7 +28,8 @@ import numpy as np
 from hqc_course.benchmark.spec import PAIRS, StatisticsPlan
 from hqc_course.runs import decode_correct
 
-__all__ = ["comparisons", "final_rows", "judge", "judgement", "paired_comparison", "t_interval", "verdict"]
+__all__ = ["comparisons", "final_rows", "judge", "judgement", "paired_comparison", "pairing_check", "t_interval",
+           "verdict"]
 
 
 def final_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -269,6 +270,35 @@ def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan) -> dict[str, lis
             else:
                 c["outcome"] = "inconclusive"
         out[family] = found
+    return out
+
+
+def pairing_check(rows: Iterable[dict[str, Any]], plan: StatisticsPlan) -> list[dict[str, Any]]:
+    """Every comparison of :func:`judge` beside its verdict with every cell tested paired. Introduced in notebook 10.
+
+    The two models of a comparison share each seed's trunk initialisation and data order, so the
+    paired test is the one the design supports. A plan with ``pairing="by correlation"`` tests a
+    cell with a correlation ≤ 0 by Welch's t instead; when the true correlation is negative, the
+    paired difference varies *more* than Welch assumes, and Welch's verdict is too bold. One
+    dict per comparison: its place, ``correlation``, the plan's ``test``, ``outcome`` and Holm
+    ``p``, the all-paired ``paired outcome`` and ``paired p`` (Holm inside the same family, every
+    cell paired), and ``changed`` when the two outcomes differ. Only Welch cells can change their
+    own test, but Holm's step-down can move a paired cell's verdict too.
+    """
+    from dataclasses import replace
+
+    rows = list(rows)
+    judged = judge(rows, plan)
+    paired = {(c["family"], c["data"], c["size"], c["a"], c["b"]): c
+              for cs in judge(rows, replace(plan, pairing="paired")).values() for c in cs}
+    out = []
+    for cs in judged.values():
+        for c in cs:
+            q = paired[(c["family"], c["data"], c["size"], c["a"], c["b"])]
+            out.append({"family": c["family"], "data": c["data"], "size": c["size"], "a": c["a"], "b": c["b"],
+                        "seeds": c["seeds"], "correlation": c["correlation"], "test": c["test"],
+                        "outcome": c["outcome"], "p": c["holm p value"], "paired outcome": q["outcome"],
+                        "paired p": q["holm p value"], "changed": c["outcome"] != q["outcome"]})
     return out
 
 
