@@ -179,8 +179,8 @@ def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str,
         return None
     xa = np.array([a_all[s]["test_accuracy"] for s in shared], dtype=float)
     xb = np.array([b_all[s]["test_accuracy"] for s in shared], dtype=float)
-    if not (np.isfinite(xa).all() and np.isfinite(xb).all()):
-        bad = [s for s, x, y in zip(shared, xa, xb) if not (np.isfinite(x) and np.isfinite(y))]
+    bad = [s for s, ok in zip(shared, np.isfinite(xa) & np.isfinite(xb)) if not ok]
+    if bad:
         raise ValueError(f"{data_name}, {size}: {a} − {b} has a non-finite test accuracy at seeds {bad}; "
                          "a verdict needs a finite accuracy for every run (look at those runs in the store)")
     r = float(np.corrcoef(xa, xb)[0, 1]) if xa.std() > 0 and xb.std() > 0 else float("nan")
@@ -199,7 +199,6 @@ def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str,
     se = float(np.sqrt(seed_var + (test_var or 0.0)))
     # The seeds' degrees of freedom, even where the test images' variance (known almost exactly) dominates: crediting
     # it (Welch–Satterthwaite) makes the test too bold when 3-5 seeds estimate the seeds' part — chapter 07 simulates it.
-    df_seeds = df
     t_crit = float(stats.t.ppf(0.5 + plan.confidence / 2, df))
     if se > 0:
         p = float(2 * stats.t.sf(abs(diff) / se, df))
@@ -210,7 +209,7 @@ def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str,
     return {"data": data_name, "size": size, "a": a, "b": b, "seeds": n, "seed list": shared,
             "a accuracies": xa.tolist(), "b accuracies": xb.tolist(), "differences": (xa - xb).tolist(),
             "correlation": r, "test": "paired t" if paired else "Welch t", "df": float(df),
-            "df seeds": float(df_seeds),
+            "df seeds": float(df),  # the same number: named so that no reader takes df for a Satterthwaite one
             "mean difference": diff, "se": se, "se seeds": float(np.sqrt(seed_var)),
             "se test images": None if test_var is None else float(np.sqrt(test_var)),
             "ci low": diff - t_crit * se, "ci high": diff + t_crit * se, "ci half-width": t_crit * se,
