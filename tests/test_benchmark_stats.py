@@ -155,27 +155,56 @@ def test_holm_works_inside_each_family_only():
     assert min(c["holm p value"] for c in main) == pytest.approx(min(1, 3 * raw[0]))
 
 
+def _runs_on_images(p_a, p_b, seeds, rng, size="20"):
+    """Final-run rows whose seeds get each test image right with probability p_a[i] (hybrid), p_b[i] (twin)."""
+    n, rows = len(p_a), []
+    for seed in range(seeds):
+        for model, p in (("hybrid_4q", p_a), ("twin_4q", p_b)):
+            correct = rng.random(n) < p
+            rows.append({"phase": "final", "data_name": "MNIST", "size": size, "model": model, "seed": seed,
+                         "test_accuracy": float(correct.mean()), "n_test": n, "test_correct": encode_correct(correct)})
+    return rows
+
+
 def test_the_test_images_add_their_variance_to_the_seeds():
     rng = np.random.default_rng(0)
     n = 2000
-    rows = []
-    for seed in range(5):
-        a, b = rng.random(n) < 0.80, rng.random(n) < 0.78
-        for model, correct in (("hybrid_4q", a), ("twin_4q", b)):
-            rows.append({"phase": "final", "data_name": "MNIST", "size": "20", "model": model, "seed": seed,
-                         "test_accuracy": float(correct.mean()), "n_test": n, "test_correct": encode_correct(correct)})
+    # images differ in difficulty, and the two models differ image by image
+    p_b = rng.beta(4, 1, n)
+    p_a = np.clip(p_b + rng.normal(0.02, 0.15, n), 0, 1)
+    rows = _runs_on_images(p_a, p_b, 5, rng)
     assert (decode_correct(rows[0]["test_correct"], n).mean()) == rows[0]["test_accuracy"]
     seeds_only = judge(rows, PLAN)["main"][0]
     both = judge(rows, StatisticsPlan(main=PLAN.main, interval="seeds and test images"))["main"][0]
-    share_a = np.mean([decode_correct(r["test_correct"], n) for r in rows if r["model"] == "hybrid_4q"], axis=0)
-    share_b = np.mean([decode_correct(r["test_correct"], n) for r in rows if r["model"] == "twin_4q"], axis=0)
-    assert both["se test images"] == pytest.approx(np.sqrt(np.var(share_a - share_b, ddof=1) / n))
+    assert both["se test images"] > 0
     assert both["se"] == pytest.approx(np.sqrt(seeds_only["se"] ** 2 + both["se test images"] ** 2))
     # the degrees of freedom stay the seeds' own (n − 1 paired, Welch's otherwise)
     assert both["df"] == both["df seeds"] == seeds_only["df"]
     assert both["ci half-width"] > seeds_only["ci half-width"]
     # the sentence says what its interval counts
     assert "95% CI, seeds and test images;" in judgement(both) and "95% CI, seeds only;" in judgement(seeds_only)
+
+
+def test_the_test_images_variance_does_not_count_the_seeds_noise_twice():
+    from hqc_course.benchmark.stats import _test_image_variance
+
+    rng = np.random.default_rng(1)
+    n, seeds = 1000, 5
+
+    def estimate(p_a, p_b):
+        rows = _runs_on_images(p_a, p_b, seeds, rng)
+        return _test_image_variance(rows[0::2], rows[1::2])
+
+    # every image alike: a new draw of test images cannot move the difference, only the seeds can
+    flat = [estimate(np.full(n, 0.8), np.full(n, 0.78)) for _ in range(40)]
+    raw = 2 * 0.8 * 0.2 / seeds / n  # what the per-image shares' spread alone would say, about
+    assert np.mean(flat) < 0.1 * raw
+    # images that differ: the estimate is unbiased for var(p_a − p_b) / n
+    p_b = rng.beta(4, 1, n)
+    p_a = np.clip(p_b + rng.normal(0.0, 0.2, n), 0, 1)
+    truth = np.var(p_a - p_b, ddof=1) / n
+    estimates = [estimate(p_a, p_b) for _ in range(40)]
+    assert np.mean(estimates) == pytest.approx(truth, rel=0.05)
 
 
 def test_the_interval_is_also_given_at_the_familys_level():

@@ -157,16 +157,22 @@ def verdict(comparison: dict[str, Any]) -> str:
 def _test_image_variance(a_runs: list[dict[str, Any]], b_runs: list[dict[str, Any]]) -> float | None:
     """Variance of the seed-averaged accuracy difference that comes from the test set's sampling of images.
 
-    Each image i has d_i = (share of a's seeds right on i) − (share of b's seeds right on i); the
-    difference of mean accuracies is the mean of d_i, whose variance over a new draw of N test
-    images is var(d) / N. ``None`` when a run did not record which images it got right.
+    Image i has an expected difference μ_i = P(a right on i) − P(b right on i) over seeds; a new draw
+    of N test images moves the mean difference by var(μ) / N. Its estimate, d_i = (share of a's seeds
+    right on i) − (share of b's seeds right on i), also carries the seeds' own noise on image i,
+    var_s(right_a − right_b) / n for n seeds, which the seeds' term of the interval already counts:
+    that part is subtracted, which makes the estimate unbiased (clipped at 0). ``a_runs`` and
+    ``b_runs`` are in the same seed order. ``None`` when a run did not record which images it got right.
     """
     if not all("test_correct" in r for r in a_runs + b_runs):
         return None
     n = a_runs[0]["n_test"]
-    share_a = np.mean([decode_correct(r["test_correct"], n) for r in a_runs], axis=0)
-    share_b = np.mean([decode_correct(r["test_correct"], n) for r in b_runs], axis=0)
-    return float(np.var(share_a - share_b, ddof=1) / n)
+    right_a = np.array([decode_correct(r["test_correct"], n) for r in a_runs], dtype=float)
+    right_b = np.array([decode_correct(r["test_correct"], n) for r in b_runs], dtype=float)
+    spread = float(np.var(right_a.mean(axis=0) - right_b.mean(axis=0), ddof=1))
+    if len(a_runs) > 1:  # the seeds' noise inside each image's d_i, already in the seeds' term
+        spread -= float(np.mean(np.var(right_a - right_b, axis=0, ddof=1))) / len(a_runs)
+    return max(0.0, spread) / n
 
 
 def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str, plan: StatisticsPlan) -> dict | None:
@@ -225,7 +231,8 @@ def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan) -> dict[str, lis
     * the test chosen from the data (paired t when the two models' accuracies correlate
       positively over seeds, Welch's t otherwise), with its ``correlation`` reported;
     * a standard error that adds the seeds' variance and the test set's (``se seeds``,
-      ``se test images``) on the seeds' degrees of freedom (``df`` = ``df seeds``: n − 1 paired,
+      ``se test images``: the spread of per-image differences less the seeds' noise inside it,
+      which the seeds' part already holds) on the seeds' degrees of freedom (``df`` = ``df seeds``: n − 1 paired,
       Welch's otherwise; Welch–Satterthwaite's credit for the test images would make a test on
       3-5 seeds too bold), its interval and p-value, and the TOST p-value for a difference within
       ± ``plan.equivalence_margin``;
