@@ -69,6 +69,7 @@ __all__ = [
     "network_available",
     "source_report",
     "stratified_split",
+    "test_image_ids",
 ]
 
 DATASETS = ("mnist", "cifar10")
@@ -664,6 +665,29 @@ def load_dataset(
         extra = f" [{'; '.join(choice.notes)}]" if choice.notes else ""
         print(f"Loaded {ds.name} from {choice.where}{extra}")
     return ds
+
+
+def test_image_ids(name: str, n_test: int | None = None, seed: int = 0, source: str = "auto",
+                   sha256: str | None = None) -> np.ndarray:
+    """Which images of the official test split ``load_dataset(name, n_test=n_test, seed=seed)`` returns, in its order.
+
+    Introduced in notebook 10. The seed shuffles the test images (and picks them, below the full
+    split), so two runs with different seeds hold their test images in different orders; the
+    benchmark's statistics line runs up image by image with this. Only the labels are read.
+    ``sha256``: the data fingerprint a result was computed on; other data raise ``ValueError``.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}: allowed {', '.join(map(repr, DATASETS))}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    choice = _resolve(name, source)
+    if sha256 is not None and sha256 != choice.fingerprint.sha256:
+        raise ValueError(f"the {name} data here ({choice.where}, sha256 {choice.fingerprint.sha256[:12]}…) are not the "
+                         f"data the result was computed on (sha256 {sha256[:12]}…): its test images cannot be named")
+    y_te = _load_raw(choice).y_test.astype(np.int64)
+    n_classes = len(MNIST_CLASS_NAMES if name == "mnist" else CIFAR10_CLASS_NAMES)
+    n_test = _check_size("n_test", len(y_te) if n_test is None else n_test, n_classes, len(y_te))
+    return _stratified_subset(y_te, n_test, int(seed))
 
 
 def load_mnist(n_train: int | None = None, n_val: int | None = None, n_test: int | None = None,

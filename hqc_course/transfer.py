@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ __all__ = [
     "HEADS",
     "SOURCE_CLASSES",
     "TARGET_CLASSES",
+    "TARGET_TEST_IMAGES",
     "PretrainSpec",
     "TransferImages",
     "create_transfer_head",
@@ -47,6 +49,7 @@ __all__ = [
     "pretrained_network",
     "pretrained_trunk",
     "target_dataset",
+    "test_image_ids",
     "trunk_features",
     "train_benchmark_run",
 ]
@@ -54,6 +57,7 @@ __all__ = [
 HEADS = ("linear", "classical", "dressed_quantum")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 TARGET_CLASSES = (3, 5)  # cat, dog
+TARGET_TEST_IMAGES = 2_000  # CIFAR-10's cat and dog test images
 SOURCE_CLASSES = tuple(c for c in range(10) if c not in TARGET_CLASSES)
 _CACHE_VERSION = 2  # of the pretrained trunk's recipe (part of its cache key)
 _FEATURES_VERSION = 3  # of the features cache; 3: written by hqc_course.cache
@@ -428,6 +432,15 @@ def _features_for_benchmark() -> tuple[dict[str, np.ndarray], dict[str, Any], An
         _memo.update(features=features, record=record, fingerprint=data_fingerprint("cifar10"),
                      name=record["data_name"])
     return _memo["features"], _memo["record"], _memo["fingerprint"], _memo["name"]
+
+
+def test_image_ids(row: Mapping[str, Any]) -> np.ndarray | None:
+    """Which cat and dog test image each entry of a transfer run's ``test_correct`` is. Introduced in notebook 11.
+
+    With all 2,000 (the benchmark's setting) every seed tests them in one order: their positions.
+    A smaller ``n_test`` draws each seed's own images, which cannot be lined up: None.
+    """
+    return np.arange(TARGET_TEST_IMAGES) if row["n_test"] == TARGET_TEST_IMAGES else None
 
 
 def train_benchmark_run(request: Any) -> dict[str, Any]:

@@ -155,27 +155,39 @@ def test_holm_works_inside_each_family_only():
     assert min(c["holm p value"] for c in main) == pytest.approx(min(1, 3 * raw[0]))
 
 
-def _runs_on_images(p_a, p_b, seeds, rng, size="20"):
-    """Final-run rows whose seeds get each test image right with probability p_a[i] (hybrid), p_b[i] (twin)."""
+def _runs_on_images(p_a, p_b, seeds, rng, size="20", shuffle=False):
+    """Final-run rows whose seeds get test image i right with probability p_a[i] (hybrid), p_b[i] (twin).
+
+    With ``shuffle`` each seed holds its test images in its own order, as :func:`hqc_course.data.load_dataset`
+    does; the rows' ``order`` says which image each entry is (what ``test_images`` reads).
+    """
     n, rows = len(p_a), []
     for seed in range(seeds):
+        order = rng.permutation(n) if shuffle else np.arange(n)
         for model, p in (("hybrid_4q", p_a), ("twin_4q", p_b)):
-            correct = rng.random(n) < p
+            correct = (rng.random(n) < p)[order]
             rows.append({"phase": "final", "data_name": "MNIST", "size": size, "model": model, "seed": seed,
-                         "test_accuracy": float(correct.mean()), "n_test": n, "test_correct": encode_correct(correct)})
+                         "test_accuracy": float(correct.mean()), "n_test": n, "test_correct": encode_correct(correct),
+                         "order": order})
     return rows
+
+
+def listed_order(row):
+    return row["order"]
+
+
+def _two_models_that_differ_image_by_image(rng, n):
+    p_b = rng.beta(4, 1, n)
+    return np.clip(p_b + rng.normal(0.0, 0.2, n), 0, 1), p_b
 
 
 def test_the_test_images_add_their_variance_to_the_seeds():
     rng = np.random.default_rng(0)
     n = 2000
-    # images differ in difficulty, and the two models differ image by image
-    p_b = rng.beta(4, 1, n)
-    p_a = np.clip(p_b + rng.normal(0.02, 0.15, n), 0, 1)
-    rows = _runs_on_images(p_a, p_b, 5, rng)
+    rows = _runs_on_images(*_two_models_that_differ_image_by_image(rng, n), 5, rng)
     assert (decode_correct(rows[0]["test_correct"], n).mean()) == rows[0]["test_accuracy"]
-    seeds_only = judge(rows, PLAN)["main"][0]
-    both = judge(rows, StatisticsPlan(main=PLAN.main, interval="seeds and test images"))["main"][0]
+    seeds_only = judge(rows, PLAN, listed_order)["main"][0]
+    both = judge(rows, StatisticsPlan(main=PLAN.main, interval="seeds and test images"), listed_order)["main"][0]
     assert both["se test images"] > 0
     assert both["se"] == pytest.approx(np.sqrt(seeds_only["se"] ** 2 + both["se test images"] ** 2))
     # the degrees of freedom stay the seeds' own (n − 1 paired, Welch's otherwise)
@@ -193,18 +205,37 @@ def test_the_test_images_variance_does_not_count_the_seeds_noise_twice():
 
     def estimate(p_a, p_b):
         rows = _runs_on_images(p_a, p_b, seeds, rng)
-        return _test_image_variance(rows[0::2], rows[1::2])
+        return _test_image_variance(rows[0::2], rows[1::2], listed_order)
 
     # every image alike: a new draw of test images cannot move the difference, only the seeds can
     flat = [estimate(np.full(n, 0.8), np.full(n, 0.78)) for _ in range(40)]
     raw = 2 * 0.8 * 0.2 / seeds / n  # what the per-image shares' spread alone would say, about
     assert np.mean(flat) < 0.1 * raw
     # images that differ: the estimate is unbiased for var(p_a − p_b) / n
-    p_b = rng.beta(4, 1, n)
-    p_a = np.clip(p_b + rng.normal(0.0, 0.2, n), 0, 1)
+    p_a, p_b = _two_models_that_differ_image_by_image(rng, n)
     truth = np.var(p_a - p_b, ddof=1) / n
     estimates = [estimate(p_a, p_b) for _ in range(40)]
     assert np.mean(estimates) == pytest.approx(truth, rel=0.05)
+
+
+def test_the_runs_are_lined_up_image_by_image_when_each_seed_shuffles_its_test_images():
+    from hqc_course.benchmark.stats import _test_image_variance
+
+    rng = np.random.default_rng(2)
+    n = 1000
+    p_a, p_b = _two_models_that_differ_image_by_image(rng, n)
+    truth = np.var(p_a - p_b, ddof=1) / n
+    shuffled = [_runs_on_images(p_a, p_b, 5, rng, shuffle=True) for _ in range(20)]
+    lined_up = [_test_image_variance(r[0::2], r[1::2], listed_order) for r in shuffled]
+    assert np.mean(lined_up) == pytest.approx(truth, rel=0.1)
+    # read in the seeds' own orders, the same images look alike and the test set's part vanishes
+    as_stored = [_test_image_variance(r[0::2], r[1::2], lambda row: np.arange(n)) for r in shuffled]
+    assert np.mean(as_stored) < 0.2 * truth
+    # runs that tested different images cannot be lined up: their seeds' spread already holds that draw
+    other = _runs_on_images(p_a, p_b, 2, rng)
+    other[0]["order"] = other[1]["order"] = np.arange(n) + 1
+    assert _test_image_variance(other[0::2], other[1::2], listed_order) is None
+    assert _test_image_variance(other[0::2], other[1::2], lambda row: None) is None
 
 
 def test_the_interval_is_also_given_at_the_familys_level():
@@ -233,7 +264,8 @@ def test_a_test_images_dominated_error_keeps_the_seeds_degrees_of_freedom():
     rows = [{"phase": "final", "data_name": "MNIST", "size": "all", "model": model, "seed": seed,
              "test_accuracy": float(correct.mean()) + 1e-4 * seed * (model == "hybrid_4q"), "n_test": n,
              "test_correct": encode_correct(correct)} for seed in range(3) for model, correct in (("hybrid_4q", a), ("twin_4q", b))]
-    (c,) = judge(rows, StatisticsPlan(main=PLAN.main))["main"]
+    (c,) = judge(rows, StatisticsPlan(main=PLAN.main), lambda row: np.arange(n))["main"]
+    assert c["se test images"] > 2 * c["se seeds"]
     assert c["df seeds"] == c["df"] == 2
 
 

@@ -13,13 +13,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from hqc_course import quanvolution, transfer
 from hqc_course.runs import RunRequest
 
-__all__ = ["MODELS", "ModelEntry", "Trainer", "train_image_run"]
+__all__ = ["MODELS", "ModelEntry", "TestImages", "Trainer", "loaded_test_images", "test_images_of", "train_image_run"]
 
 #: a trainer takes a :class:`hqc_course.runs.RunRequest` and returns the run's row
 Trainer = Callable[[RunRequest], dict[str, Any]]
+#: which test image each entry of a row's ``test_correct`` is (ids shared by every run of that trainer), or None
+TestImages = Callable[[Mapping[str, Any]], "np.ndarray | None"]
 
 
 def train_image_run(request: RunRequest) -> dict[str, Any]:
@@ -32,6 +36,17 @@ def train_image_run(request: RunRequest) -> dict[str, Any]:
     return train_benchmark_run(request)
 
 
+def loaded_test_images(row: Mapping[str, Any]) -> np.ndarray:
+    """The official test-split index of each image behind ``row["test_correct"]``. Introduced in notebook 07.
+
+    For the trainers that load their data with :func:`hqc_course.data.load_dataset`, whose seed
+    shuffles the test images: :func:`hqc_course.data.test_image_ids`, on the data the row was computed on.
+    """
+    from hqc_course.data import test_image_ids
+
+    return test_image_ids(row["dataset"], row["n_test"], row["seed"], sha256=row["data_fingerprint"]["sha256"])
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     """One model of the benchmark: who trains it, with which options, and what it is. Notebook 07."""
@@ -40,6 +55,7 @@ class ModelEntry:
     options: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
     n_qubits: int = 4  # the width of the bottleneck (or of the filter / head), for cost estimates
+    test_images: TestImages = loaded_test_images  # not recorded: it reads results, it makes none
 
     def to_dict(self) -> dict[str, Any]:
         """What the results file records of it (the trainer by its module and name)."""
@@ -69,8 +85,20 @@ MODELS: dict[str, ModelEntry] = {
     "quanv_quantum": ModelEntry(quanvolution.train_benchmark_run, {"filter": "quantum"}, "random quantum filter"),
     # chapter 11 (transfer learning, CIFAR-10 cat vs dog on a frozen CNN pretrained on the other 8
     # classes): a linear head, a classical head of the dressed circuit's size, the dressed circuit
-    "transfer_linear": ModelEntry(transfer.train_benchmark_run, {"head": "linear"}, "linear head"),
-    "transfer_classical": ModelEntry(transfer.train_benchmark_run, {"head": "classical"}, "classical head"),
+    "transfer_linear": ModelEntry(transfer.train_benchmark_run, {"head": "linear"}, "linear head",
+                                  test_images=transfer.test_image_ids),
+    "transfer_classical": ModelEntry(transfer.train_benchmark_run, {"head": "classical"}, "classical head",
+                                     test_images=transfer.test_image_ids),
     "transfer_dressed_quantum": ModelEntry(transfer.train_benchmark_run, {"head": "dressed_quantum"},
-                                           "dressed quantum circuit head"),
+                                           "dressed quantum circuit head", test_images=transfer.test_image_ids),
 }
+
+
+def test_images_of(row: Mapping[str, Any]) -> np.ndarray | None:
+    """Which test image each entry of a run's ``test_correct`` is, by its model's trainer. Introduced in notebook 07.
+
+    None when they cannot be named (then each seed's test images are its own draw).
+    """
+    if row["model"] not in MODELS:
+        raise ValueError(f"unknown model {row['model']!r} in a results row: allowed {', '.join(MODELS)}")
+    return MODELS[row["model"]].test_images(row)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from hqc_course.benchmark.catalogue import TestImages, test_images_of
 from hqc_course.benchmark.spec import PAIRS, StatisticsPlan
 from hqc_course.runs import decode_correct
 
@@ -154,7 +155,8 @@ def verdict(comparison: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------ protocol 2: the plan's families
-def _test_image_variance(a_runs: list[dict[str, Any]], b_runs: list[dict[str, Any]]) -> float | None:
+def _test_image_variance(a_runs: list[dict[str, Any]], b_runs: list[dict[str, Any]],
+                         test_images: TestImages) -> float | None:
     """Variance of the seed-averaged accuracy difference that comes from the test set's sampling of images.
 
     Image i has an expected difference μ_i = P(a right on i) − P(b right on i) over seeds; a new draw
@@ -162,20 +164,29 @@ def _test_image_variance(a_runs: list[dict[str, Any]], b_runs: list[dict[str, An
     right on i) − (share of b's seeds right on i), also carries the seeds' own noise on image i,
     var_s(right_a − right_b) / n for n seeds, which the seeds' term of the interval already counts:
     that part is subtracted, which makes the estimate unbiased (clipped at 0). ``a_runs`` and
-    ``b_runs`` are in the same seed order. ``None`` when a run did not record which images it got right.
+    ``b_runs`` are in the same seed order. Each seed holds its test images in its own order:
+    ``test_images(row)`` names them, and the runs are lined up image by image.
+
+    ``None`` when a run did not record which images it got right, or when the runs did not all test
+    the same images (then each seed's spread already holds its own draw of test images).
     """
-    if not all("test_correct" in r for r in a_runs + b_runs):
+    runs = a_runs + b_runs
+    if not all("test_correct" in r for r in runs):
+        return None
+    ids = [test_images(r) for r in runs]
+    if any(i is None for i in ids) or any(not np.array_equal(np.sort(i), np.sort(ids[0])) for i in ids[1:]):
         return None
     n = a_runs[0]["n_test"]
-    right_a = np.array([decode_correct(r["test_correct"], n) for r in a_runs], dtype=float)
-    right_b = np.array([decode_correct(r["test_correct"], n) for r in b_runs], dtype=float)
+    right = np.array([decode_correct(r["test_correct"], n)[np.argsort(i)] for r, i in zip(runs, ids)], dtype=float)
+    right_a, right_b = right[:len(a_runs)], right[len(a_runs):]
     spread = float(np.var(right_a.mean(axis=0) - right_b.mean(axis=0), ddof=1))
     if len(a_runs) > 1:  # the seeds' noise inside each image's d_i, already in the seeds' term
         spread -= float(np.mean(np.var(right_a - right_b, axis=0, ddof=1))) / len(a_runs)
     return max(0.0, spread) / n
 
 
-def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str, plan: StatisticsPlan) -> dict | None:
+def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str, plan: StatisticsPlan,
+          test_images: TestImages) -> dict | None:
     """One comparison a − b at (data, size) under ``plan``; None if it has too few seeds."""
     from scipy import stats
 
@@ -200,7 +211,7 @@ def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str,
         va, vb = float(np.var(xa, ddof=1) / n), float(np.var(xb, ddof=1) / n)
         seed_var = va + vb
         df = seed_var ** 2 / (va ** 2 / (n - 1) + vb ** 2 / (n - 1)) if seed_var > 0 else n - 1
-    test_var = (_test_image_variance([a_all[s] for s in shared], [b_all[s] for s in shared])
+    test_var = (_test_image_variance([a_all[s] for s in shared], [b_all[s] for s in shared], test_images)
                 if plan.interval == "seeds and test images" else None)
     se = float(np.sqrt(seed_var + (test_var or 0.0)))
     # The seeds' degrees of freedom, even where the test images' variance (known almost exactly) dominates: crediting
@@ -222,7 +233,8 @@ def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str,
             "p value": p, "tost p": tost, "margin": plan.equivalence_margin, "confidence": plan.confidence}
 
 
-def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan) -> dict[str, list[dict[str, Any]]]:
+def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan,
+          test_images: TestImages = test_images_of) -> dict[str, list[dict[str, Any]]]:
     """The main and secondary families of ``plan``, each Holm-adjusted on its own. Introduced in notebook 07.
 
     Every comparison is a − b on test accuracy at one (data, size) where the two models share at
@@ -232,7 +244,9 @@ def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan) -> dict[str, lis
       positively over seeds, Welch's t otherwise), with its ``correlation`` reported;
     * a standard error that adds the seeds' variance and the test set's (``se seeds``,
       ``se test images``: the spread of per-image differences less the seeds' noise inside it,
-      which the seeds' part already holds) on the seeds' degrees of freedom (``df`` = ``df seeds``: n − 1 paired,
+      which the seeds' part already holds, with every run's test images lined up by
+      ``test_images``, which names them; by default each model's trainer, as the catalogue
+      says) on the seeds' degrees of freedom (``df`` = ``df seeds``: n − 1 paired,
       Welch's otherwise; Welch–Satterthwaite's credit for the test images would make a test on
       3-5 seeds too bold), its interval and p-value, and the TOST p-value for a difference within
       ± ``plan.equivalence_margin``;
@@ -254,7 +268,7 @@ def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan) -> dict[str, lis
     out: dict[str, list[dict[str, Any]]] = {}
     for family, pairs in (("main", plan.main), ("secondary", plan.secondary)):
         found = [c for (data_name, size) in cells for a, b in pairs
-                 if (c := _cell(rows, data_name, size, a, b, plan)) is not None]
+                 if (c := _cell(rows, data_name, size, a, b, plan, test_images)) is not None]
         if found:
             for name in ("p value", "tost p"):
                 _, adjusted, _, _ = multipletests([c[name] for c in found], alpha=plan.alpha, method="holm")
@@ -279,7 +293,8 @@ def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan) -> dict[str, lis
     return out
 
 
-def pairing_check(rows: Iterable[dict[str, Any]], plan: StatisticsPlan) -> list[dict[str, Any]]:
+def pairing_check(rows: Iterable[dict[str, Any]], plan: StatisticsPlan,
+                  test_images: TestImages = test_images_of) -> list[dict[str, Any]]:
     """Every comparison of :func:`judge` beside its verdict with every cell tested paired. Introduced in notebook 10.
 
     The two models of a comparison share each seed's trunk initialisation and data order, so the
@@ -294,9 +309,9 @@ def pairing_check(rows: Iterable[dict[str, Any]], plan: StatisticsPlan) -> list[
     from dataclasses import replace
 
     rows = list(rows)
-    judged = judge(rows, plan)
+    judged = judge(rows, plan, test_images)
     paired = {(c["family"], c["data"], c["size"], c["a"], c["b"]): c
-              for cs in judge(rows, replace(plan, pairing="paired")).values() for c in cs}
+              for cs in judge(rows, replace(plan, pairing="paired"), test_images).values() for c in cs}
     out = []
     for cs in judged.values():
         for c in cs:
