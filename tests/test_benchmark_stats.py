@@ -277,6 +277,16 @@ def test_a_difference_inside_the_margin_is_flagged_negligible_and_said_so():
     assert big["outcome"] == "a better" and not big["negligible"] and "negligible" not in judgement(big)
 
 
+def test_a_seed_whose_training_diverged_is_listed_and_said():
+    rows = rows_for([(0.8, 0.7), (0.1, 0.72), (0.81, 0.71)])
+    for r in rows:
+        r["history"] = {"loss": [2.3, float("nan")] if (r["seed"], r["model"]) == (1, "hybrid_4q") else [2.3, 1.0]}
+    (c,) = judge(rows, PLAN)["main"]
+    assert c["diverged seeds"] == [1] and "(3 seeds; training loss non-finite at seed 1)" in judgement(c)
+    (clean,) = judge(rows_for([(0.8, 0.7), (0.79, 0.72), (0.81, 0.71)]), PLAN)["main"]
+    assert clean["diverged seeds"] == [] and "(3 seeds)" in judgement(clean)
+
+
 def test_a_non_finite_accuracy_is_refused_with_its_cell_and_seed():
     with pytest.raises(ValueError, match=r"MNIST, 20: hybrid_4q − twin_4q has a non-finite test accuracy at seeds \[1\]"):
         judge(rows_for([(0.8, 0.7), (float("nan"), 0.7), (0.81, 0.72)]), PLAN)

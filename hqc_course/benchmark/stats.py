@@ -200,6 +200,9 @@ def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str,
     if bad:
         raise ValueError(f"{data_name}, {size}: {a} − {b} has a non-finite test accuracy at seeds {bad}; "
                          "a verdict needs a finite accuracy for every run (look at those runs in the store)")
+    # a run whose training loss went non-finite still has a finite accuracy (its best weights, or chance): say so
+    diverged = [s for s in shared if any(not np.isfinite(v) for run in (a_all[s], b_all[s])
+                                         for v in run.get("history", {}).get("loss", []))]
     r = float(np.corrcoef(xa, xb)[0, 1]) if xa.std() > 0 and xb.std() > 0 else float("nan")
     paired = plan.pairing == "paired" or (plan.pairing == "by correlation" and np.isfinite(r) and r > 0)
     n = len(shared)
@@ -223,7 +226,7 @@ def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str,
         tost = float(max(stats.t.sf((diff + m) / se, df), stats.t.sf((m - diff) / se, df)))
     else:
         p, tost = (1.0 if diff == 0 else 0.0), (0.0 if abs(diff) < plan.equivalence_margin else 1.0)
-    return {"data": data_name, "size": size, "a": a, "b": b, "seeds": n, "seed list": shared,
+    return {"data": data_name, "size": size, "a": a, "b": b, "seeds": n, "seed list": shared, "diverged seeds": diverged,
             "a accuracies": xa.tolist(), "b accuracies": xb.tolist(), "differences": (xa - xb).tolist(),
             "correlation": r, "test": "paired t" if paired else "Welch t", "df": float(df),
             "df seeds": float(df),  # the same number: named so that no reader takes df for a Satterthwaite one
@@ -258,7 +261,9 @@ def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan,
       true when a difference is shown *and* shown to lie within the margin (real, but smaller
       than the margin: not a win).
 
-    A non-finite test accuracy raises ``ValueError`` naming the cell and the seeds.
+    A non-finite test accuracy raises ``ValueError`` naming the cell and the seeds. A seed whose
+    training loss went non-finite in either model keeps its (finite) accuracy and is listed in
+    ``diverged seeds``; :func:`judgement` says so.
     """
     from scipy import stats
     from statsmodels.stats.multitest import multipletests
@@ -327,7 +332,10 @@ def judgement(c: dict[str, Any]) -> str:
     """One comparison of :func:`judge` in words, from its Holm-adjusted outcome. Introduced in notebook 07."""
     diff, half = 100 * c["mean difference"], 100 * c["ci half-width"]
     margin = 100 * c["margin"]
-    head = f"{c['data']}, {_size_words(c['size'])} training images, {c['a']} vs {c['b']} ({c['seeds']} seeds): "
+    diverged = c.get("diverged seeds") or []
+    seeds = f"{c['seeds']} seeds" + (f"; training loss non-finite at seed{'s' * (len(diverged) > 1)} "
+                                     f"{', '.join(map(str, diverged))}" if diverged else "")
+    head = f"{c['data']}, {_size_words(c['size'])} training images, {c['a']} vs {c['b']} ({seeds}): "
     family = f"{c['family']} family of {c['family size']}"
     counted = "seeds and test images" if c.get("se test images") is not None else "seeds only"
     numbers = (f"{c['a']} − {c['b']} = {diff:+.1f} ± {half:.1f} points ({c['confidence']:.0%} CI, {counted}"
