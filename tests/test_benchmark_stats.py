@@ -273,8 +273,10 @@ def test_a_difference_inside_the_margin_is_flagged_negligible_and_said_so():
     a = [0.8010, 0.8021, 0.8003, 0.8018, 0.8007, 0.8014]
     (c,) = judge(rows_for(zip(a, [x - 0.002 for x in a])), PLAN)["main"]
     assert c["outcome"] == "a better" and c["negligible"] and "real but negligible" in judgement(c)
+    assert c["verdict"] == "negligible"
     (big,) = judge(rows_for(zip(a, [x - 0.03 for x in a])), PLAN)["main"]
     assert big["outcome"] == "a better" and not big["negligible"] and "negligible" not in judgement(big)
+    assert big["verdict"] == "a better"
 
 
 def test_a_seed_whose_training_diverged_is_listed_and_said():

@@ -259,7 +259,8 @@ def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan,
     * Holm-adjusted p-values for both tests within its family, and an ``outcome``:
       ``"a better"``, ``"b better"``, ``"equivalent"`` or ``"inconclusive"``; ``negligible`` is
       true when a difference is shown *and* shown to lie within the margin (real, but smaller
-      than the margin: not a win).
+      than the margin: not a win); ``verdict`` is the outcome in one word, ``"negligible"`` for
+      those, which is what every report counts.
 
     A non-finite test accuracy raises ``ValueError`` naming the cell and the seeds. A seed whose
     training loss went non-finite in either model keeps its (finite) accuracy and is listed in
@@ -294,6 +295,7 @@ def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan,
                 c["outcome"] = "equivalent"
             else:
                 c["outcome"] = "inconclusive"
+            c["verdict"] = "negligible" if c["negligible"] else c["outcome"]  # the one word every report counts
         out[family] = found
     return out
 
