@@ -292,3 +292,21 @@ def test_a_seed_whose_training_diverged_is_listed_and_said():
 def test_a_non_finite_accuracy_is_refused_with_its_cell_and_seed():
     with pytest.raises(ValueError, match=r"MNIST, 20: hybrid_4q − twin_4q has a non-finite test accuracy at seeds \[1\]"):
         judge(rows_for([(0.8, 0.7), (float("nan"), 0.7), (0.81, 0.72)]), PLAN)
+
+
+def test_compared_to_phrases_each_verdict_and_a_fragile_one():
+    from hqc_course.benchmark import compared_to
+
+    a = [0.8010, 0.8021, 0.8003, 0.8018, 0.8007, 0.8014]
+    (small,) = judge(rows_for(zip(a, [x - 0.002 for x in a])), PLAN)["main"]
+    assert compared_to(small, "the twin").startswith("is better than the twin by 0.2 ± ")
+    assert "real but negligible" in compared_to(small, "the twin")
+    (big,) = judge(rows_for(zip(a, [x + 0.03 for x in a])), PLAN)["main"]
+    assert compared_to(big, "the twin").startswith("is worse than the twin by 3.0 ± ")
+    assert "negligible" not in compared_to(big, "the twin") and "fragile" not in compared_to(big, "the twin")
+    check = {"changed": True, "test": "Welch t", "correlation": -0.7, "paired outcome": "inconclusive", "paired p": 0.08}
+    assert "a fragile verdict" in compared_to(big, "the twin", check)
+    (eq,) = judge(rows_for(zip(a, a[1:] + a[:1])), PLAN)["main"]
+    assert eq["outcome"] == "equivalent" and compared_to(eq, "the twin").startswith("is equivalent to the twin within ±1 point")
+    (unclear,) = judge(rows_for([(0.8, 0.7), (0.7, 0.8), (0.75, 0.74)]), PLAN)["main"]
+    assert compared_to(unclear, "the twin").startswith("can be told neither better, worse, nor equivalent")

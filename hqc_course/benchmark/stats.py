@@ -355,3 +355,31 @@ def judgement(c: dict[str, Any]) -> str:
         return head + f"no difference larger than {margin:g} point ({tost}; {numbers})."
     return head + (f"inconclusive: neither a difference nor equivalence within ±{margin:g} point is shown "
                    f"({numbers}; {tost}).")
+
+
+def compared_to(c: dict[str, Any], other: str, check: dict[str, Any] | None = None) -> str:
+    """How ``c["a"]`` fares against ``other`` (the words for ``c["b"]``), as a verb phrase. Introduced in notebook 10.
+
+    ``c`` is one comparison of :func:`judge`; ``check`` its row of :func:`pairing_check`, when a
+    verdict that the all-paired test would change must say so. The phrase follows ``c["verdict"]``:
+    "is better than …" / "is worse than …" (with "real but negligible" when the difference is
+    shown to lie inside the margin), "is equivalent to …", or "can be told neither better, worse,
+    nor equivalent …" (saying so when only Holm's correction removed an unadjusted p below alpha).
+    """
+    d, h, m = 100 * c["mean difference"], 100 * c["ci half-width"], 100 * c["margin"]
+    if c["outcome"] in ("a better", "b better"):
+        fragile = (f"; but only by {check['test']}, which the plan chose because the seeds' correlation is "
+                   f"{check['correlation']:+.2f} — tested paired, as the shared seeds support, the difference is "
+                   f"{check['paired outcome']}, Holm p = {check['paired p']:.2g}: a fragile verdict"
+                   if check is not None and check["changed"] else "")
+        small = (f"; a difference shown to lie within ±{m:g} point, real but negligible (equivalence Holm p = "
+                 f"{c['holm tost p']:.2g})" if c["verdict"] == "negligible" else "")
+        return (f"is {'better' if d > 0 else 'worse'} than {other} by {abs(d):.1f} ± {h:.1f} points "
+                f"(Holm-adjusted p = {c['holm p value']:.2g}{small}{fragile})")
+    if c["outcome"] == "equivalent":
+        return (f"is equivalent to {other} within ±{m:g} point ({d:+.1f} ± {h:.1f} points; equivalence test, "
+                f"Holm-adjusted p = {c['holm tost p']:.2g})")
+    near = (f"; alone, its unadjusted p = {c['p value']:.2g} would pass, but not after the correction for the "
+            f"{c['family size']} tests of its family" if c["p value"] < c["alpha"] else "")
+    return (f"can be told neither better, worse, nor equivalent within ±{m:g} point to {other} ({d:+.1f} ± {h:.1f} "
+            f"points; difference Holm p = {c['holm p value']:.2g}{near}; equivalence Holm p = {c['holm tost p']:.2g})")
