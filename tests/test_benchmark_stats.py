@@ -285,6 +285,7 @@ def test_a_seed_whose_training_diverged_is_listed_and_said():
         r["history"] = {"loss": [2.3, float("nan")] if (r["seed"], r["model"]) == (1, "hybrid_4q") else [2.3, 1.0]}
     (c,) = judge(rows, PLAN)["main"]
     assert c["diverged seeds"] == [1] and "(3 seeds; training loss non-finite at seed 1)" in judgement(c)
+    assert (c["a mean"], c["b mean"]) == pytest.approx((np.mean([0.8, 0.1, 0.81]), np.mean([0.7, 0.72, 0.71])))
     (clean,) = judge(rows_for([(0.8, 0.7), (0.79, 0.72), (0.81, 0.71)]), PLAN)["main"]
     assert clean["diverged seeds"] == [] and "(3 seeds)" in judgement(clean)
 

@@ -230,7 +230,7 @@ def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str,
             "a accuracies": xa.tolist(), "b accuracies": xb.tolist(), "differences": (xa - xb).tolist(),
             "correlation": r, "test": "paired t" if paired else "Welch t", "df": float(df),
             "df seeds": float(df),  # the same number: named so that no reader takes df for a Satterthwaite one
-            "mean difference": diff, "se": se, "se seeds": float(np.sqrt(seed_var)),
+            "a mean": float(xa.mean()), "b mean": float(xb.mean()), "mean difference": diff, "se": se, "se seeds": float(np.sqrt(seed_var)),
             "se test images": None if test_var is None else float(np.sqrt(test_var)),
             "ci low": diff - t_crit * se, "ci high": diff + t_crit * se, "ci half-width": t_crit * se,
             "p value": p, "tost p": tost, "margin": plan.equivalence_margin, "confidence": plan.confidence}
