@@ -317,8 +317,8 @@ def pairing_check(rows: Iterable[dict[str, Any]], plan: StatisticsPlan,
 
     rows = list(rows)
     judged = judge(rows, plan, test_images)
-    paired = {(c["family"], c["data"], c["size"], c["a"], c["b"]): c
-              for cs in judge(rows, replace(plan, pairing="paired"), test_images).values() for c in cs}
+    all_paired = judged if plan.pairing == "paired" else judge(rows, replace(plan, pairing="paired"), test_images)
+    paired = {(c["family"], c["data"], c["size"], c["a"], c["b"]): c for cs in all_paired.values() for c in cs}
     out = []
     for cs in judged.values():
         for c in cs:
