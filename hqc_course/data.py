@@ -70,6 +70,7 @@ __all__ = [
     "source_report",
     "stratified_split",
     "test_image_ids",
+    "test_labels",
 ]
 
 DATASETS = ("mnist", "cifar10")
@@ -651,7 +652,7 @@ def load_dataset(
     n_test = _check_size("n_test", len(y_te) if n_test is None else n_test, n_classes, len(y_te))
 
     train_idx, val_idx = stratified_split(y_tr, n_train, n_val, seed)
-    test_idx = _stratified_subset(y_te, n_test, seed)
+    test_idx = test_image_ids(y_te, n_test, seed)
     class_names = MNIST_CLASS_NAMES if name == "mnist" else CIFAR10_CLASS_NAMES
 
     ds = Dataset(
@@ -667,27 +668,35 @@ def load_dataset(
     return ds
 
 
-def test_image_ids(name: str, n_test: int | None = None, seed: int = 0, source: str = "auto",
-                   sha256: str | None = None) -> np.ndarray:
-    """Which images of the official test split ``load_dataset(name, n_test=n_test, seed=seed)`` returns, in its order.
+def test_labels(name: str, source: str = "auto", sha256: str | None = None) -> np.ndarray:
+    """The labels of the official test split of ``name`` on this machine, in its order. Introduced in notebook 10.
 
-    Introduced in notebook 10. The seed shuffles the test images (and picks them, below the full
-    split), so two runs with different seeds hold their test images in different orders; the
-    benchmark's statistics line runs up image by image with this. Only the labels are read.
-    ``sha256``: the data fingerprint a result was computed on; other data raise ``ValueError``.
+    Only the labels are read. ``sha256``: the data fingerprint a result was computed on; other data
+    (another file, or the original CIFAR-10 where the result used the JPEG copy) raise ``ValueError``.
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}: allowed {', '.join(map(repr, DATASETS))}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     choice = _resolve(name, source)
     if sha256 is not None and sha256 != choice.fingerprint.sha256:
         raise ValueError(f"the {name} data here ({choice.where}, sha256 {choice.fingerprint.sha256[:12]}…) are not the "
                          f"data the result was computed on (sha256 {sha256[:12]}…): its test images cannot be named")
-    y_te = _load_raw(choice).y_test.astype(np.int64)
-    n_classes = len(MNIST_CLASS_NAMES if name == "mnist" else CIFAR10_CLASS_NAMES)
-    n_test = _check_size("n_test", len(y_te) if n_test is None else n_test, n_classes, len(y_te))
-    return _stratified_subset(y_te, n_test, int(seed))
+    return _load_raw(choice).y_test.astype(np.int64)
+
+
+def test_image_ids(labels: np.ndarray, n_test: int | None = None, seed: int = 0) -> np.ndarray:
+    """Which images of a test split with these ``labels`` :func:`load_dataset` returns for ``n_test`` and ``seed``.
+
+    Introduced in notebook 10. The official indices, in the order the run holds them: the seed
+    shuffles the test images (and picks them, below the full split), so two runs with different
+    seeds hold their test images in different orders; the benchmark's statistics line the runs up
+    image by image with this. The order follows from the labels and the seed alone.
+    """
+    labels = np.asarray(labels)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    n_classes = len(np.unique(labels))
+    n_test = _check_size("n_test", len(labels) if n_test is None else n_test, n_classes, len(labels))
+    return _stratified_subset(labels, n_test, int(seed))
 
 
 def load_mnist(n_train: int | None = None, n_val: int | None = None, n_test: int | None = None,

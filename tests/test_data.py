@@ -227,18 +227,20 @@ def test_all_images_still_come_shuffled(fresh_sources, folder):
 def test_test_image_ids_name_the_test_images_load_dataset_returns_in_its_order(fresh_sources, folder):
     path = write_mnist_npz(folder, n_train=12, n_test=6)
     raw = np.load(path)
+    labels = fresh_sources.test_labels("mnist")
+    np.testing.assert_array_equal(labels, raw["y_test"])
     for n_test, seed in ((None, 0), (None, 7), (30, 7)):
         ds = fresh_sources.load_mnist(n_train=50, n_val=20, n_test=n_test, seed=seed, verbose=False)
-        ids = fresh_sources.test_image_ids("mnist", n_test, seed, sha256=ds.fingerprint.sha256)
+        ids = fresh_sources.test_image_ids(fresh_sources.test_labels("mnist", sha256=ds.fingerprint.sha256), n_test, seed)
         np.testing.assert_array_equal(ds.y_test, raw["y_test"][ids])
         np.testing.assert_array_equal(ds.x_test[..., 0], raw["x_test"][ids] / np.float32(255.0))
     # two seeds: the same 60 images, in two orders
-    a, b = (fresh_sources.test_image_ids("mnist", None, s) for s in (0, 7))
+    a, b = (fresh_sources.test_image_ids(labels, None, s) for s in (0, 7))
     assert sorted(a) == sorted(b) == list(range(60)) and not np.array_equal(a, b)
     with pytest.raises(ValueError, match=r"not the data the result was computed on \(sha256 0000000000"):
-        fresh_sources.test_image_ids("mnist", None, 0, sha256="0" * 64)
+        fresh_sources.test_labels("mnist", sha256="0" * 64)
     with pytest.raises(ValueError, match=r"n_test=61 is impossible here: allowed 10 to 60"):
-        fresh_sources.test_image_ids("mnist", 61, 0)
+        fresh_sources.test_image_ids(labels, 61, 0)
 
 
 def test_uneven_sizes_stay_within_one_image_per_class(fresh_sources, folder):

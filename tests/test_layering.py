@@ -27,6 +27,7 @@ LAYER = {
     "training": 6,
     "quanvolution": 7, "transfer": 7,
     # the benchmark: what it can train → what it is → what it needs → storing and judging → running it
+    "benchmark.split_labels": 7.9,
     "benchmark.catalogue": 8.0,
     "benchmark.spec": 8.1,
     "benchmark.plan": 8.2,

@@ -8,6 +8,7 @@
     python -m hqc_course.benchmark run --config scale --slurm --jobs 4 --cores 16 --memory 32GB --walltime 08:00:00
     python -m hqc_course.benchmark export results/benchmark_scale.jsonl  # rewrite the export the notebooks read
     python -m hqc_course.benchmark merge all.jsonl machine-a.jsonl machine-b.jsonl   # stores of separate clusters
+    python -m hqc_course.benchmark labels                              # record the test splits' labels beside the results
 
 Exit status: 0 when every planned run is in the store; 1 when runs failed every attempt (they
 are named); 2 for bad input, a store of another config/backend/data, a store in use by another
@@ -29,8 +30,10 @@ from hqc_course.benchmark.progress import plan_table
 from hqc_course.benchmark.report import summarize
 from hqc_course.benchmark.run import run_benchmark
 from hqc_course.benchmark.spec import CONFIGS, get_config
+from hqc_course.benchmark.split_labels import record_test_labels
 from hqc_course.benchmark.stats import final_rows, judge, judgement
 from hqc_course.benchmark.store import ResultsMismatchError, StoreLockedError, merge_stores, read_store, write_export
+from hqc_course.data import DATASETS
 
 
 def _store_of(args: argparse.Namespace) -> Path:
@@ -125,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     merge = sub.add_parser("merge", help="merge the stores of machines that did not share a scheduler")
     merge.add_argument("output", type=Path)
     merge.add_argument("inputs", type=Path, nargs="+")
+    labels = sub.add_parser("labels", help="record the test splits' labels of the data here beside the results, so "
+                                           "that readers without that data can line the runs' test images up")
+    labels.add_argument("--folder", type=Path, help="default: the results folder the chapters read")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
@@ -135,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export":
             results = write_export(args.store, args.output)
             print(f"{len(results['rows'])} runs of {args.store} exported to {args.output or args.store.with_suffix('.json')}")
+            return 0
+        if args.command == "labels":
+            print(f"test labels of {', '.join(DATASETS)} recorded in {record_test_labels(DATASETS, args.folder)}")
             return 0
         results = merge_stores(args.output, args.inputs)
         print(f"{len(results['rows'])} runs from {len(args.inputs)} stores in {args.output}")

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from hqc_course import quanvolution, transfer
+from hqc_course.benchmark.split_labels import loaded_test_images
 from hqc_course.runs import RunRequest
 
-__all__ = ["MODELS", "ModelEntry", "TestImages", "Trainer", "loaded_test_images", "test_images_of", "train_image_run"]
+__all__ = ["MODELS", "ModelEntry", "TestImages", "Trainer", "test_images_of", "train_image_run"]
 
 #: a trainer takes a :class:`hqc_course.runs.RunRequest` and returns the run's row
 Trainer = Callable[[RunRequest], dict[str, Any]]
@@ -34,17 +35,6 @@ def train_image_run(request: RunRequest) -> dict[str, Any]:
     from hqc_course.training import train_benchmark_run
 
     return train_benchmark_run(request)
-
-
-def loaded_test_images(row: Mapping[str, Any]) -> np.ndarray:
-    """The official test-split index of each image behind ``row["test_correct"]``. Introduced in notebook 07.
-
-    For the trainers that load their data with :func:`hqc_course.data.load_dataset`, whose seed
-    shuffles the test images: :func:`hqc_course.data.test_image_ids`, on the data the row was computed on.
-    """
-    from hqc_course.data import test_image_ids
-
-    return test_image_ids(row["dataset"], row["n_test"], row["seed"], sha256=row["data_fingerprint"]["sha256"])
 
 
 @dataclass(frozen=True)
