@@ -309,5 +309,34 @@ def test_compared_to_phrases_each_verdict_and_a_fragile_one():
     assert "a fragile verdict" in compared_to(big, "the twin", check)
     (eq,) = judge(rows_for(zip(a, a[1:] + a[:1])), PLAN)["main"]
     assert eq["outcome"] == "equivalent" and compared_to(eq, "the twin").startswith("is equivalent to the twin within ±1 point")
+    assert compared_to(eq, "the twin", {**check, "paired outcome": "inconclusive"}).endswith(
+        "the comparison is inconclusive, Holm p = 0.08: a fragile verdict)")
     (unclear,) = judge(rows_for([(0.8, 0.7), (0.7, 0.8), (0.75, 0.74)]), PLAN)["main"]
     assert compared_to(unclear, "the twin").startswith("can be told neither better, worse, nor equivalent")
+
+
+def test_one_models_interval_counts_the_test_images_too():
+    from scipy import stats as st
+
+    from hqc_course.benchmark import summarize
+    from hqc_course.benchmark.stats import accuracy_interval
+
+    rng = np.random.default_rng(3)
+    n = 1000
+    p_a, p_b = _two_models_that_differ_image_by_image(rng, n)
+    # unbiased for var(p_a) / n with the seeds' noise taken out, from runs that shuffle their test images
+    estimates = [accuracy_interval(_runs_on_images(p_a, p_b, 5, rng, shuffle=True)[0::2], 0.95, listed_order)
+                 ["se test images"] ** 2 for _ in range(20)]
+    assert np.mean(estimates) == pytest.approx(np.var(p_a, ddof=1) / n, rel=0.1)
+    rows = _runs_on_images(p_a, p_b, 5, rng, shuffle=True)
+    for r in rows:
+        r.update(dataset="mnist", n_train=20, learning_rate=1e-3, seconds_per_epoch=1.0, epochs_run=3, trainable_params=10)
+    hybrid = summarize(rows, test_images=listed_order).set_index("model").loc["hybrid_4q"]
+    x = [r["test_accuracy"] for r in rows if r["model"] == "hybrid_4q"]
+    assert hybrid["se seeds"] == pytest.approx(np.std(x, ddof=1) / np.sqrt(5)) and hybrid["se test images"] > 0
+    assert hybrid["ci half-width"] == pytest.approx(st.t.ppf(0.975, 4) * np.hypot(hybrid["se seeds"], hybrid["se test images"]))
+    # runs that did not record their test images: the seeds' interval alone
+    for r in rows:
+        del r["test_correct"]
+    plain = summarize(rows, test_images=listed_order).set_index("model").loc["hybrid_4q"]
+    assert np.isnan(plain["se test images"]) and plain["ci half-width"] == pytest.approx(st.t.ppf(0.975, 4) * plain["se seeds"])

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from hqc_course import settings
+from hqc_course.benchmark.catalogue import TestImages, test_images_of
 from hqc_course.benchmark.spec import get_config
-from hqc_course.benchmark.stats import final_rows, t_interval
+from hqc_course.benchmark.stats import accuracy_interval, final_rows
 from hqc_course.benchmark.store import export_results, load_results, read_store
 
 __all__ = ["cap_share", "learning_curves", "scale_results", "summarize", "tuned_learning_rates"]
@@ -59,31 +60,35 @@ def tuned_learning_rates(dataset: str, results_dir: Path | str | None = None, co
     return out
 
 
-def summarize(rows: Iterable[dict[str, Any]], confidence: float = 0.95):
-    """Per (data, training size, model): runs, mean, std and t-interval of test accuracy, and costs.
+def summarize(rows: Iterable[dict[str, Any]], confidence: float = 0.95, test_images: TestImages = test_images_of):
+    """Per (data, training size, model): runs, mean, std and interval of test accuracy, and costs.
 
     Introduced in notebook 06. Rows are grouped by the data's *name* (e.g. "CIFAR-10 (JPEG
-    copy)"), so results from different data never merge. Returns a pandas DataFrame.
+    copy)"), so results from different data never merge. The interval counts the seeds and, where
+    the runs recorded which test images they got right, the test set's sampling of images
+    (:func:`~hqc_course.benchmark.stats.accuracy_interval`; ``se seeds`` and ``se test images``
+    say how much each adds). Returns a pandas DataFrame.
     """
     import pandas as pd
 
-    df = pd.DataFrame(final_rows(rows))
-    if df.empty:
+    final = final_rows(rows)
+    if not final:
         raise ValueError("no finished final runs to summarize")
-    df["size"] = df["size"].astype(str)
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in final:
+        groups.setdefault((r["data_name"], str(r["size"]), r["model"]), []).append(r)
     out = []
-    for (data_name, size, model), g in df.groupby(["data_name", "size", "model"], sort=False):
-        if len(g) >= 2:
-            mean, std, half = t_interval(g["test_accuracy"].to_numpy(), confidence)
-        else:  # one finished seed so far: a mean, but no spread and no interval
-            mean, std, half = float(g["test_accuracy"].iloc[0]), float("nan"), float("nan")
-        out.append({"data": data_name, "dataset": g["dataset"].iloc[0], "size": size,
-                    "n_train": int(g["n_train"].iloc[0]), "model": model, "runs": len(g),
-                    "mean accuracy": mean, "std": std, "ci low": mean - half, "ci high": mean + half,
-                    "ci half-width": half, "learning rate": float(g["learning_rate"].iloc[0]),
-                    "s / epoch": float(g["seconds_per_epoch"].median()),
-                    "epochs run": float(g["epochs_run"].median()),
-                    "trainable params": int(g["trainable_params"].iloc[0])})
+    for (data_name, size, model), g in groups.items():
+        a = accuracy_interval(g, confidence, test_images)
+        out.append({"data": data_name, "dataset": g[0]["dataset"], "size": size,
+                    "n_train": int(g[0]["n_train"]), "model": model, "runs": len(g),
+                    "mean accuracy": a["mean"], "std": a["std"], "ci low": a["mean"] - a["ci half-width"],
+                    "ci high": a["mean"] + a["ci half-width"], "ci half-width": a["ci half-width"],
+                    "se seeds": a["se seeds"], "se test images": a["se test images"],
+                    "learning rate": float(g[0]["learning_rate"]),
+                    "s / epoch": float(np.median([r["seconds_per_epoch"] for r in g])),
+                    "epochs run": float(np.median([r["epochs_run"] for r in g])),
+                    "trainable params": int(g[0]["trainable_params"])})
     return pd.DataFrame(out)
 
 

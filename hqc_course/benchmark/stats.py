@@ -155,34 +155,69 @@ def verdict(comparison: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------ protocol 2: the plan's families
-def _test_image_variance(a_runs: list[dict[str, Any]], b_runs: list[dict[str, Any]],
-                         test_images: TestImages) -> float | None:
-    """Variance of the seed-averaged accuracy difference that comes from the test set's sampling of images.
+def _lined_up(runs: list[dict[str, Any]], test_images: TestImages) -> np.ndarray | None:
+    """Which test images each run got right (seeds × images, 0/1), every run's images in one order.
 
-    Image i has an expected difference μ_i = P(a right on i) − P(b right on i) over seeds; a new draw
-    of N test images moves the mean difference by var(μ) / N. Its estimate, d_i = (share of a's seeds
-    right on i) − (share of b's seeds right on i), also carries the seeds' own noise on image i,
-    var_s(right_a − right_b) / n for n seeds, which the seeds' term of the interval already counts:
-    that part is subtracted, which makes the estimate unbiased (clipped at 0). ``a_runs`` and
-    ``b_runs`` are in the same seed order. Each seed holds its test images in its own order:
-    ``test_images(row)`` names them, and the runs are lined up image by image.
-
-    ``None`` when a run did not record which images it got right, or when the runs did not all test
-    the same images (then each seed's spread already holds its own draw of test images).
+    Each seed holds its test images in its own order: ``test_images(row)`` names them. ``None`` when a
+    run did not record which images it got right, or when the runs did not all test the same images.
     """
-    runs = a_runs + b_runs
-    if not all("test_correct" in r for r in runs):
+    if not runs or not all("test_correct" in r for r in runs):
         return None
     ids = [test_images(r) for r in runs]
     if any(i is None for i in ids) or any(not np.array_equal(np.sort(i), np.sort(ids[0])) for i in ids[1:]):
         return None
-    n = a_runs[0]["n_test"]
-    right = np.array([decode_correct(r["test_correct"], n)[np.argsort(i)] for r, i in zip(runs, ids)], dtype=float)
-    right_a, right_b = right[:len(a_runs)], right[len(a_runs):]
-    spread = float(np.var(right_a.mean(axis=0) - right_b.mean(axis=0), ddof=1))
-    if len(a_runs) > 1:  # the seeds' noise inside each image's d_i, already in the seeds' term
-        spread -= float(np.mean(np.var(right_a - right_b, axis=0, ddof=1))) / len(a_runs)
-    return max(0.0, spread) / n
+    n = runs[0]["n_test"]
+    return np.array([decode_correct(r["test_correct"], n)[np.argsort(i)] for r, i in zip(runs, ids)], dtype=float)
+
+
+def _image_variance(per_seed: np.ndarray) -> float:
+    """Variance of a seed-averaged mean over N images that comes from drawing the images (seeds × images in).
+
+    Image i has an expected value μ_i over seeds; a new draw of N images moves the mean by var(μ) / N.
+    The seed-averaged value of image i also carries the seeds' own noise on it, var_s / n for n seeds,
+    which the seeds' term of an interval already counts: that part is subtracted, which makes the
+    estimate unbiased (clipped at 0).
+    """
+    n_seeds, n_images = per_seed.shape
+    spread = float(np.var(per_seed.mean(axis=0), ddof=1))
+    if n_seeds > 1:
+        spread -= float(np.mean(np.var(per_seed, axis=0, ddof=1))) / n_seeds
+    return max(0.0, spread) / n_images
+
+
+def _test_image_variance(a_runs: list[dict[str, Any]], b_runs: list[dict[str, Any]],
+                         test_images: TestImages) -> float | None:
+    """Variance of the seed-averaged accuracy difference a − b that comes from the test set's sampling of images.
+
+    Per image, d_i = (a right) − (b right), seed by seed (``a_runs`` and ``b_runs`` in the same seed
+    order), lined up image by image; see :func:`_image_variance`. ``None`` as for :func:`_lined_up`.
+    """
+    right = _lined_up(a_runs + b_runs, test_images)
+    return None if right is None else _image_variance(right[:len(a_runs)] - right[len(a_runs):])
+
+
+def accuracy_interval(runs: list[dict[str, Any]], confidence: float = 0.95,
+                      test_images: TestImages = test_images_of) -> dict[str, float]:
+    """One model's mean test accuracy over seeds with an interval counting seeds and test images. Notebook 10.
+
+    ``se seeds`` from the seeds' spread, ``se test images`` (NaN when the runs did not record their
+    test images, or tested different ones) as for a comparison, both in ``se``; the interval uses
+    the seeds' n − 1 degrees of freedom. NaN spread and interval with a single seed.
+    """
+    from scipy import stats
+
+    x = np.array([r["test_accuracy"] for r in runs], dtype=float)
+    n = len(x)
+    if n < 2:
+        return {"mean": float(x.mean()), "std": float("nan"), "se seeds": float("nan"),
+                "se test images": float("nan"), "se": float("nan"), "ci half-width": float("nan")}
+    right = _lined_up(runs, test_images)
+    test_var = float("nan") if right is None else _image_variance(right)
+    seed_var = float(np.var(x, ddof=1) / n)
+    se = float(np.sqrt(seed_var + (0.0 if np.isnan(test_var) else test_var)))
+    return {"mean": float(x.mean()), "std": float(np.std(x, ddof=1)), "se seeds": float(np.sqrt(seed_var)),
+            "se test images": float(np.sqrt(test_var)), "se": se,
+            "ci half-width": float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se}
 
 
 def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str, plan: StatisticsPlan,
@@ -361,25 +396,28 @@ def compared_to(c: dict[str, Any], other: str, check: dict[str, Any] | None = No
     """How ``c["a"]`` fares against ``other`` (the words for ``c["b"]``), as a verb phrase. Introduced in notebook 10.
 
     ``c`` is one comparison of :func:`judge`; ``check`` its row of :func:`pairing_check`, when a
-    verdict that the all-paired test would change must say so. The phrase follows ``c["verdict"]``:
-    "is better than …" / "is worse than …" (with "real but negligible" when the difference is
-    shown to lie inside the margin), "is equivalent to …", or "can be told neither better, worse,
-    nor equivalent …" (saying so when only Holm's correction removed an unadjusted p below alpha).
+    verdict that the all-paired test would change must say so (for every outcome). The phrase
+    follows ``c["verdict"]``: "is better than …" / "is worse than …" (with "real but negligible"
+    when the difference is shown to lie inside the margin), "is equivalent to …", or "can be told
+    neither better, worse, nor equivalent …" (saying so when only Holm's correction removed an
+    unadjusted p below alpha).
     """
     d, h, m = 100 * c["mean difference"], 100 * c["ci half-width"], 100 * c["margin"]
+    fragile = (f"; but only by {check['test']}, which the plan chose because the seeds' correlation is "
+               f"{check['correlation']:+.2f} — tested paired, as the shared seeds support, the "
+               + ("difference" if c["outcome"] in ("a better", "b better") else "comparison")
+               + f" is {check['paired outcome']}, Holm p = {check['paired p']:.2g}: a fragile verdict"
+               if check is not None and check["changed"] else "")
     if c["outcome"] in ("a better", "b better"):
-        fragile = (f"; but only by {check['test']}, which the plan chose because the seeds' correlation is "
-                   f"{check['correlation']:+.2f} — tested paired, as the shared seeds support, the difference is "
-                   f"{check['paired outcome']}, Holm p = {check['paired p']:.2g}: a fragile verdict"
-                   if check is not None and check["changed"] else "")
         small = (f"; a difference shown to lie within ±{m:g} point, real but negligible (equivalence Holm p = "
                  f"{c['holm tost p']:.2g})" if c["verdict"] == "negligible" else "")
         return (f"is {'better' if d > 0 else 'worse'} than {other} by {abs(d):.1f} ± {h:.1f} points "
                 f"(Holm-adjusted p = {c['holm p value']:.2g}{small}{fragile})")
     if c["outcome"] == "equivalent":
         return (f"is equivalent to {other} within ±{m:g} point ({d:+.1f} ± {h:.1f} points; equivalence test, "
-                f"Holm-adjusted p = {c['holm tost p']:.2g})")
+                f"Holm-adjusted p = {c['holm tost p']:.2g}{fragile})")
     near = (f"; alone, its unadjusted p = {c['p value']:.2g} would pass, but not after the correction for the "
             f"{c['family size']} tests of its family" if c["p value"] < c["alpha"] else "")
     return (f"can be told neither better, worse, nor equivalent within ±{m:g} point to {other} ({d:+.1f} ± {h:.1f} "
-            f"points; difference Holm p = {c['holm p value']:.2g}{near}; equivalence Holm p = {c['holm tost p']:.2g})")
+            f"points; difference Holm p = {c['holm p value']:.2g}{near}; equivalence Holm p = {c['holm tost p']:.2g}"
+            f"{fragile})")
