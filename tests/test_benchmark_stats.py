@@ -6,6 +6,7 @@ import pytest
 from hqc_course.benchmark import (
     StatisticsPlan,
     comparisons,
+    family_table,
     judge,
     judgement,
     paired_comparison,
@@ -119,6 +120,19 @@ def test_the_pairing_check_flags_a_welch_verdict_that_pairing_would_not_give():
     # positively correlated seeds: already paired, nothing moves
     (same,) = pairing_check(rows_for(zip(a, [x - 0.01 for x in a])), PLAN)
     assert same["test"] == "paired t" and not same["changed"] and same["p"] == same["paired p"]
+
+
+def test_the_family_table_shows_points_and_marks_fragile_verdicts():
+    a = [0.8304, 0.8096, 0.8252, 0.8148, 0.8356, 0.8044, 0.8221, 0.8179, 0.8283, 0.8117]
+    b = [0.7972, 0.8170, 0.8004, 0.8118, 0.7920, 0.8222, 0.8035, 0.8087, 0.7993, 0.8139]
+    rows = rows_for(zip(a, b))
+    (c,) = judge(rows, PLAN)["main"]
+    (row,) = family_table([c], pairing_check(rows, PLAN)).to_dict("records")
+    assert row["a − b"] == pytest.approx(100 * (np.mean(a) - np.mean(b)))
+    assert row["b error"] == pytest.approx(100 - 100 * np.mean(b)) and row["± 95%"] == pytest.approx(100 * c["ci half-width"])
+    assert row["verdict"] == "a better†"  # Welch calls it; all-paired would not
+    (plain,) = family_table([c]).to_dict("records")
+    assert plain["verdict"] == "a better"
 
 
 def test_tost_matches_statsmodels_when_only_seeds_count():

@@ -26,7 +26,7 @@ from hqc_course.benchmark.catalogue import MODELS, ModelEntry
 from hqc_course.benchmark.cluster import ClusterOptions, SchedulerUnreachableError
 from hqc_course.benchmark.cost import estimate_seconds
 from hqc_course.benchmark.plan import RunKey, chosen_learning_rates, plan_runs, ready_runs, tuning_outcomes
-from hqc_course.benchmark.report import cap_share, learning_curves, scale_results, summarize, tuned_learning_rates
+from hqc_course.benchmark.report import cap_share, family_table, learning_curves, scale_results, summarize, tuned_learning_rates
 from hqc_course.benchmark.run import BenchmarkRun, run_benchmark
 from hqc_course.benchmark.spec import CONFIGS, PAIRS, BenchmarkConfig, Sensitivity, SizePlan, StatisticsPlan, get_config
 from hqc_course.benchmark.stats import (
@@ -53,7 +53,7 @@ from hqc_course.benchmark.store import (
 __all__ = [
     "CONFIGS", "MODELS", "PAIRS", "BenchmarkConfig", "BenchmarkRun", "ClusterOptions", "ModelEntry",
     "ResultsMismatchError", "RunKey", "SchedulerUnreachableError", "Sensitivity", "SizePlan", "StatisticsPlan",
-    "StoreLockedError", "cap_share", "chosen_learning_rates", "compared_to", "comparisons", "estimate_seconds", "export_results",
+    "StoreLockedError", "cap_share", "family_table", "chosen_learning_rates", "compared_to", "comparisons", "estimate_seconds", "export_results",
     "final_rows", "get_config", "judge", "judgement", "learning_curves", "load_results", "merge_stores",
     "paired_comparison", "pairing_check", "plan_runs", "read_store", "ready_runs", "run_benchmark", "scale_results",
     "summarize", "t_interval", "tuned_learning_rates", "tuning_outcomes", "verdict", "write_export",

@@ -17,7 +17,7 @@ from hqc_course.benchmark.spec import get_config
 from hqc_course.benchmark.stats import accuracy_interval, final_rows
 from hqc_course.benchmark.store import export_results, load_results, read_store
 
-__all__ = ["cap_share", "learning_curves", "scale_results", "summarize", "tuned_learning_rates"]
+__all__ = ["cap_share", "family_table", "learning_curves", "scale_results", "summarize", "tuned_learning_rates"]
 
 
 def scale_results(results_dir: Path | str | None = None, config: str = "scale") -> dict[str, Any]:
@@ -102,3 +102,30 @@ def cap_share(rows: Iterable[dict[str, Any]]) -> float:
     """Share of final runs whose early stopping never fired before the epoch cap. Introduced in notebook 07."""
     final = final_rows(rows)
     return float(np.mean([bool(r["hit_cap"]) for r in final])) if final else float("nan")
+
+
+def family_table(family: Iterable[dict[str, Any]], marks: Iterable[dict[str, Any]] = ()):
+    """One family of :func:`~hqc_course.benchmark.stats.judge` as a table, in points. Introduced in notebook 07.
+
+    One row per comparison a − b: where (data, size), the two models, their mean accuracies and
+    ``b error`` (100 − b's mean accuracy, the room there is to improve on b), the difference with
+    its 95 % and family-level half-widths, the test the plan chose and the seeds' correlation,
+    the Holm-adjusted p-values of the difference and of the equivalence test, and ``verdict``,
+    the one word every report counts. ``marks`` (rows of
+    :func:`~hqc_course.benchmark.stats.pairing_check`) add ``†`` to a verdict that testing
+    every cell paired would change. Returns a pandas DataFrame.
+    """
+    import pandas as pd
+
+    changed = {(m["data"], m["size"], m["a"], m["b"]) for m in marks if m["changed"]}
+    out = []
+    for c in family:
+        dagger = "†" if (c["data"], c["size"], c["a"], c["b"]) in changed else ""
+        out.append({"data": c["data"], "size": c["size"], "a": c["a"], "b": c["b"], "seeds": c["seeds"],
+                    "a mean": 100 * c["a mean"], "b mean": 100 * c["b mean"], "b error": 100 * (1 - c["b mean"]),
+                    "a − b": 100 * c["mean difference"], "± 95%": 100 * c["ci half-width"],
+                    "± family": 100 * c["family ci half-width"], "test": c["test"],
+                    "correlation": c["correlation"], "holm p": c["holm p value"], "holm tost p": c["holm tost p"],
+                    "verdict": c["verdict"] + dagger})
+    return pd.DataFrame(out, columns=["data", "size", "a", "b", "seeds", "a mean", "b mean", "b error", "a − b",
+                                      "± 95%", "± family", "test", "correlation", "holm p", "holm tost p", "verdict"])
