@@ -20,3 +20,17 @@ def test_readme_figure_exists_and_readme_commands_are_the_makefile_targets():
     makefile = "".join((ROOT / name).read_text() for name in ("Makefile", "venv.mk", "tfq.mk", "site.mk"))  # with its includes
     for target in ("lab", "test", "notebooks", "site"):
         assert f"make {target}" in readme and f"\n{target}:" in makefile
+
+
+def test_protocol_2_headline_says_the_verdicts_judge_computes():
+    from hqc_course.benchmark import get_config, judge, scale_results
+    from tools.notebook_tools import _plan_verdicts
+
+    rows = scale_results(ROOT / "results", "scale")["rows"]
+    lines = _plan_verdicts(rows, "scale")
+    main = judge(rows, get_config("scale").statistics)["main"]
+    assert main, "no main comparison in the committed protocol-2 results"
+    for c in main:
+        (line,) = [x for x in lines if f"{c['data']}, " in x and f": {c['a']} − {c['b']} = " in x
+                   and (f", {c['size']}:" in x or f", {int(c['size']):,}:" in x if c["size"] != "all" else ", all:" in x)]
+        assert f"**{c['verdict']}" in line and f"{100 * c['mean difference']:+.2f}" in line

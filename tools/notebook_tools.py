@@ -107,11 +107,14 @@ def _benchmark_headline(root: Path) -> str:
               if replaced else "")
              + f"From {source} ({len(rows)} of {expected} planned runs"
              + ("" if complete else ": **the benchmark is still running; these are partial results**")
-             + f"; protocol `--config {README_BENCHMARK}`; method, plots and explanation in chapter 07).",
+             + f"; protocol `--config {README_BENCHMARK}`; "
+             + ("chapter 07 counts what protocol 2 changed)." if replaced else "method, plots and explanation in chapter 07)."),
              ""]
     if not final:
         lines.append("No final runs have finished yet (the learning rates are being tuned).")
         return "\n".join(lines)
+    if not replaced:
+        return "\n".join(lines + _plan_verdicts(rows, README_BENCHMARK))
     summary = summarize(final)
     for (data, size), s in summary.groupby(["data", "size"], sort=False):
         s = s.set_index("model")
@@ -134,6 +137,45 @@ def _benchmark_headline(root: Path) -> str:
         lines.append(f"- {verdict(c)}")
     lines.append(f"- {cap_share(final):.0%} of the finished final runs reached the epoch cap.")
     return "\n".join(lines)
+
+
+def _plan_verdicts(rows: list[dict], config: str) -> list[str]:
+    """The README lines of a benchmark judged by its own statistics plan (protocol 2): one line per cell of the
+    main family, the tally of verdicts, the secondary family's, and the cap share — the numbers of chapter 07."""
+    from hqc_course.benchmark import cap_share, family_table, get_config, judge, pairing_check, summarize
+
+    plan = get_config(config).statistics
+    final = [r for r in rows if r["phase"] == "final"]
+    judged, marks = judge(rows, plan), pairing_check(rows, plan)
+    lines = []
+    summary = summarize(final)
+    summary = summary.assign(order=summary["dataset"].map({"mnist": 0}).fillna(1)).sort_values(["order", "n_train"])
+    for (data, size), s in summary.groupby(["data", "size"], sort=False):
+        s = s.set_index("model")
+        size = "all" if size == "all" else f"{int(size):,}"
+        accs = ", ".join(f"{m} {100 * s.loc[m, 'mean accuracy']:.1f} ± "
+                         + (f"{100 * s.loc[m, 'ci half-width']:.1f}" if s.loc[m, "runs"] >= plan.min_seeds
+                            else f"n/a ({s.loc[m, 'runs']} of {plan.min_seeds} seeds needed)")
+                         for m in s.index)
+        lines.append(f"- **{data}, {size} training images** — mean test accuracy in % ± 95% CI (seeds and test "
+                     f"images): {accs}.")
+    m = 100 * plan.equivalence_margin
+    for family in ("main", "secondary"):
+        table = family_table(judged[family], marks)
+        if table.empty:
+            lines.append(f"- **{family} family**: no comparison has {plan.min_seeds} shared seeds yet.")
+            continue
+        tally = table["verdict"].str.rstrip("†").value_counts()
+        lines.append(f"- **{family.capitalize()} family** ({len(table)} comparisons, Holm inside the family; "
+                     f"equivalence margin ±{m:g} point): " + ", ".join(f"{v} {n}" for v, n in tally.items())
+                     + (f"; † = would change if every cell were tested paired" if table["verdict"].str.endswith("†").any()
+                        else "") + ".")
+        if family == "main":
+            for r in table.to_dict("records"):
+                lines.append(f"  - {r['data']}, {r['size']}: {r['a']} − {r['b']} = {r['a − b']:+.2f} ± {r['± 95%']:.2f} "
+                             f"points ({r['test']}, {r['seeds']} seeds): **{r['verdict']}**")
+    lines.append(f"- {cap_share(final):.0%} of the finished final runs reached the epoch cap (target: under 10%).")
+    return lines
 
 
 def _engine_speed(root: Path) -> str:

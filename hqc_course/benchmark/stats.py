@@ -337,7 +337,7 @@ def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan,
 
 def pairing_check(rows: Iterable[dict[str, Any]], plan: StatisticsPlan,
                   test_images: TestImages = test_images_of) -> list[dict[str, Any]]:
-    """Every comparison of :func:`judge` beside its verdict with every cell tested paired. Introduced in notebook 10.
+    """Every comparison of :func:`judge` beside its verdict with every cell tested paired. Introduced in notebook 07.
 
     The two models of a comparison share each seed's trunk initialisation and data order, so the
     paired test is the one the design supports. A plan with ``pairing="by correlation"`` tests a
@@ -393,7 +393,7 @@ def judgement(c: dict[str, Any]) -> str:
 
 
 def compared_to(c: dict[str, Any], other: str, check: dict[str, Any] | None = None) -> str:
-    """How ``c["a"]`` fares against ``other`` (the words for ``c["b"]``), as a verb phrase. Introduced in notebook 10.
+    """How ``c["a"]`` fares against ``other`` (the words for ``c["b"]``), as a verb phrase. Introduced in notebook 07.
 
     ``c`` is one comparison of :func:`judge`; ``check`` its row of :func:`pairing_check`, when a
     verdict that the all-paired test would change must say so (for every outcome). The phrase
