@@ -114,7 +114,7 @@ def _better(config: BenchmarkConfig, a: tuple[float, float], b: tuple[float, flo
 
 
 def tuning_outcomes(config: BenchmarkConfig, rows: Iterable[dict[str, Any]]) -> list[TuningOutcome]:
-    """The state of every tuning of ``config`` given the finished ``rows``. Introduced in notebook 07.
+    """The state of every tuning of ``config`` given the finished ``rows``. Introduced in notebook 06; notebook 07 shows all.
 
     A choice on the lowest (highest) rate tried adds the rate one step below (above), as long as
     that edge has been extended fewer than ``config.lr_extensions`` times.
@@ -158,7 +158,7 @@ def tuning_outcomes(config: BenchmarkConfig, rows: Iterable[dict[str, Any]]) -> 
 
 
 def chosen_learning_rates(config: BenchmarkConfig, rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], float]:
-    """The learning rate of each (dataset, size, model) whose rate is known. Introduced in notebook 06.
+    """The learning rate of each (dataset, size, model) whose rate is known. Introduced in notebook 07.
 
     Every size of ``config`` is listed, with the rate of the size it is tuned at; without
     tuning, every run uses the grid's one rate. Only validation numbers decide; test

@@ -108,7 +108,7 @@ INTERVALS = ("seeds and test images", "seeds")
 
 @dataclass(frozen=True)
 class StatisticsPlan:
-    """How the results are judged, fixed in the config before any final run. Introduced in notebook 07.
+    """How the results are judged, fixed in the config before any final run. Introduced in notebook 06; explained in 07.
 
     * ``main``: the main question's comparisons (a − b), Holm-adjusted within this family only,
       across every (dataset, size) where both models ran;

@@ -1,6 +1,6 @@
 """The statistics of the benchmark: intervals, tests and verdicts in words (SciPy and statsmodels).
 
-Introduced in notebook 06 (paired differences) and notebook 07 (the families and verdicts).
+Introduced in notebook 06 (a family of its own) and notebook 07 (the families and verdicts; protocol 1's paired tests).
 
 Two ways of judging, both on final runs only:
 
@@ -63,7 +63,7 @@ def paired_comparison(rows: Iterable[dict[str, Any]], data_name: str, size: str,
                       confidence: float = 0.95) -> dict[str, Any]:
     """Seed-by-seed difference of test accuracy, ``model_a − model_b``: t-interval, paired t and Wilcoxon tests.
 
-    Introduced in notebook 06. Only seeds where both models finished are used. The
+    Introduced in notebook 07 (protocol 1). Only seeds where both models finished are used. The
     p-values here are *unadjusted*; :func:`comparisons` adds the Holm adjustment.
     """
     from scipy import stats
@@ -90,7 +90,7 @@ def comparisons(rows: Iterable[dict[str, Any]], confidence: float = 0.95, alpha:
                 min_seeds: int = 3, pairs: Iterable[tuple[str, str]] = PAIRS) -> list[dict[str, Any]]:
     """Every pair of ``pairs`` at every (data, size) present in ``rows``, with Holm-adjusted p-values.
 
-    Introduced in notebook 06. The family is every comparison returned: Holm's step-down
+    Introduced in notebook 07 (protocol 1). The family is every comparison returned: Holm's step-down
     method (statsmodels) keeps the chance of any false "significant" at most ``alpha``.
     A pair enters the family only once both models share ``min_seeds`` finished seeds: a
     t-test on 2 differences (1 degree of freedom) can hardly detect anything and would only
@@ -273,7 +273,7 @@ def _cell(rows: list[dict[str, Any]], data_name: str, size: str, a: str, b: str,
 
 def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan,
           test_images: TestImages = test_images_of) -> dict[str, list[dict[str, Any]]]:
-    """The main and secondary families of ``plan``, each Holm-adjusted on its own. Introduced in notebook 07.
+    """The main and secondary families of ``plan``, each Holm-adjusted on its own. Introduced in notebook 06; explained in 07.
 
     Every comparison is a − b on test accuracy at one (data, size) where the two models share at
     least ``plan.min_seeds`` finished seeds. Each gets:
