@@ -168,7 +168,7 @@ def _plan_verdicts(rows: list[dict], config: str) -> list[str]:
         tally = table["verdict"].str.rstrip("†").value_counts()
         lines.append(f"- **{family.capitalize()} family** ({len(table)} comparisons, Holm inside the family; "
                      f"equivalence margin ±{m:g} point): " + ", ".join(f"{v} {n}" for v, n in tally.items())
-                     + (f"; † = would change if every cell were tested paired" if table["verdict"].str.endswith("†").any()
+                     + ("; † = would change if every cell were tested paired" if table["verdict"].str.endswith("†").any()
                         else "") + ".")
         if family == "main":
             for r in table.to_dict("records"):

@@ -26,7 +26,14 @@ from hqc_course.benchmark.catalogue import MODELS, ModelEntry
 from hqc_course.benchmark.cluster import ClusterOptions, SchedulerUnreachableError
 from hqc_course.benchmark.cost import estimate_seconds
 from hqc_course.benchmark.plan import RunKey, chosen_learning_rates, plan_runs, ready_runs, tuning_outcomes
-from hqc_course.benchmark.report import cap_share, family_table, learning_curves, scale_results, summarize, tuned_learning_rates
+from hqc_course.benchmark.report import (
+                                       cap_share,
+                                       family_table,
+                                       learning_curves,
+                                       scale_results,
+                                       summarize,
+                                       tuned_learning_rates,
+)
 from hqc_course.benchmark.run import BenchmarkRun, run_benchmark
 from hqc_course.benchmark.spec import CONFIGS, PAIRS, BenchmarkConfig, Sensitivity, SizePlan, StatisticsPlan, get_config
 from hqc_course.benchmark.stats import (
