@@ -143,13 +143,15 @@ def _plan_verdicts(rows: list[dict], config: str) -> list[str]:
     """The README lines of a benchmark judged by its own statistics plan (protocol 2): one line per cell of the
     main family, the tally of verdicts, the secondary family's, and the cap share — the numbers of chapter 07."""
     from hqc_course.benchmark import cap_share, family_table, get_config, judge, pairing_check, summarize
+    from hqc_course.data import DATASETS
 
     plan = get_config(config).statistics
     final = [r for r in rows if r["phase"] == "final"]
-    judged, marks = judge(rows, plan), pairing_check(rows, plan)
+    judged = judge(rows, plan)
+    marks = pairing_check(rows, plan, judged=judged)  # the verdicts all-paired, beside these
     lines = []
     summary = summarize(final)
-    summary = summary.assign(order=summary["dataset"].map({"mnist": 0}).fillna(1)).sort_values(["order", "n_train"])
+    summary = summary.assign(order=summary["dataset"].map(DATASETS.index)).sort_values(["order", "n_train"])
     for (data, size), s in summary.groupby(["data", "size"], sort=False):
         s = s.set_index("model")
         size = "all" if size == "all" else f"{int(size):,}"

@@ -336,7 +336,8 @@ def judge(rows: Iterable[dict[str, Any]], plan: StatisticsPlan,
 
 
 def pairing_check(rows: Iterable[dict[str, Any]], plan: StatisticsPlan,
-                  test_images: TestImages = test_images_of) -> list[dict[str, Any]]:
+                  test_images: TestImages = test_images_of,
+                  judged: dict[str, list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
     """Every comparison of :func:`judge` beside its verdict with every cell tested paired. Introduced in notebook 07.
 
     The two models of a comparison share each seed's trunk initialisation and data order, so the
@@ -345,13 +346,14 @@ def pairing_check(rows: Iterable[dict[str, Any]], plan: StatisticsPlan,
     paired difference varies *more* than Welch assumes, and Welch's verdict is too bold. One
     dict per comparison: its place, ``correlation``, the plan's ``test``, ``outcome`` and Holm
     ``p``, the all-paired ``paired outcome`` and ``paired p`` (Holm inside the same family, every
-    cell paired), and ``changed`` when the two outcomes differ. Only Welch cells can change their
+    cell paired), and ``changed`` when the two outcomes differ. ``judged``: ``judge(rows, plan,
+    test_images)`` when the caller has it already (it is not computed again). Only Welch cells can change their
     own test, but Holm's step-down can move a paired cell's verdict too.
     """
     from dataclasses import replace
 
     rows = list(rows)
-    judged = judge(rows, plan, test_images)
+    judged = judged if judged is not None else judge(rows, plan, test_images)
     all_paired = judged if plan.pairing == "paired" else judge(rows, replace(plan, pairing="paired"), test_images)
     paired = {(c["family"], c["data"], c["size"], c["a"], c["b"]): c for cs in all_paired.values() for c in cs}
     out = []
